@@ -1,0 +1,196 @@
+"""Command line: python -m digitnet {train, evaluate, predict}.
+
+    python -m digitnet train --hidden 10 --lr 0.1 --epochs 5 --batch-size 128 --seed 0 --out m.npz
+    python -m digitnet evaluate [--model PATH] [--json]
+    python -m digitnet predict IMAGE... [--model PATH] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .data import DataError, load_mnist
+from .model_io import DEFAULT_MODEL, ModelFileError, load, save
+from .network import N_CLASSES, N_INPUT, Network, parse_hidden
+from .train import Progress, TrainConfig, train
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    args.argv = argv
+    try:
+        return args.run(args)
+    except (DataError, ModelFileError, ValueError, OSError) as e:
+        # the user's mistake or a damaged file: one plain sentence, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m digitnet", description="DigitNet: a from-scratch NumPy network for MNIST digits.")
+    sub = p.add_subparsers(required=True, metavar="{train,evaluate,predict}")
+
+    t = sub.add_parser("train", help="train a network on MNIST and report its test accuracy")
+    t.add_argument("--hidden", default="10", help="hidden layer sizes, e.g. 10 (the notes) or 256,128 (default: 10)")
+    t.add_argument("--lr", type=float, default=0.1, help="learning rate alpha (default: 0.1)")
+    t.add_argument("--epochs", type=int, default=5, help="passes over the training set; a maximum with --until-convergence (default: 5)")
+    t.add_argument("--batch-size", default="128", help="examples per step, or 'all' for the notes' full-batch descent (default: 128)")
+    t.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="sgd", help="sgd is the notes' W = W - alpha dW (default)")
+    t.add_argument("--momentum", type=float, default=0.9, help="beta for --optimizer momentum (default: 0.9)")
+    t.add_argument("--lr-decay", type=float, default=1.0, help="multiply alpha by this after every epoch (default: 1, constant)")
+    t.add_argument("--until-convergence", action="store_true", help="stop when the validation loss stops improving; keep the best weights")
+    t.add_argument("--patience", type=int, default=3, help="epochs without improvement before stopping (default: 3)")
+    t.add_argument("--augment", action="store_true", help="random shifts, rotations, scaling and stroke thickness while training")
+    t.add_argument("--val", type=int, default=5000, help="training images held out for validation (default: 5000)")
+    t.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same model (default: 0)")
+    t.add_argument("--threads", type=int, default=None, help="BLAS threads (default: the library's; 1 is fastest for small networks)")
+    t.add_argument("--out", type=Path, help="save the trained model here (.npz)")
+    t.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    t.set_defaults(run=_train)
+
+    e = sub.add_parser("evaluate", help="accuracy of a model on the 10,000 MNIST test images")
+    e.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model file (default: the shipped default model)")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(run=_evaluate)
+
+    r = sub.add_parser("predict", help="read digits from image files, as the app reads a drawing")
+    r.add_argument("images", nargs="+", type=Path, help="PNG or JPEG files")
+    r.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model file (default: the shipped default model)")
+    r.add_argument("--json", action="store_true", help="one JSON object per image (the default output is a line per image)")
+    r.set_defaults(run=_predict)
+    return p
+
+
+def _batch_size(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--batch-size takes a whole number or 'all' (got {text!r}).") from None
+
+
+def _train(args) -> int:
+    config = TrainConfig(
+        hidden=parse_hidden(args.hidden),
+        lr=args.lr,
+        epochs=args.epochs,
+        batch_size=_batch_size(args.batch_size),
+        optimizer=args.optimizer,
+        momentum=args.momentum,
+        lr_decay=args.lr_decay,
+        until_convergence=args.until_convergence,
+        patience=args.patience,
+        augment=args.augment,
+        n_val=args.val,
+        seed=args.seed,
+    )
+    data = load_mnist()
+    X, y, X_val, y_val = data.split(config.n_val)
+    net = Network.init((N_INPUT, *config.hidden, N_CLASSES), seed=config.seed)
+    log = sys.stderr
+    report = _progress_printer(log)
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(args.threads):
+            result = train(net, X, y, X_val, y_val, config, on_progress=report)
+    else:
+        result = train(net, X, y, X_val, y_val, config, on_progress=report)
+    test_accuracy = net.accuracy(data.test_images.T, data.test_labels)
+    print(f"{result.message} Test accuracy {test_accuracy:.2%}.", file=log)
+    summary = {
+        "status": result.status,
+        "test_accuracy": round(test_accuracy, 6),
+        "val_accuracy": result.history.val_accuracy[-1] if result.history.val_accuracy else None,
+        "train_seconds": round(result.seconds, 3),
+        "epochs": round(result.epochs, 3),
+        "sizes": list(net.sizes),
+    }
+    if args.out:
+        meta = {
+            "config": config.to_dict(),
+            **summary,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": "python -m digitnet " + shlex.join(args.argv),
+        }
+        save(net, args.out, meta)
+        print(f"Saved {args.out}", file=log)
+    if args.json:
+        print(json.dumps(summary))
+    return 0 if result.status != "diverged" else 1
+
+
+def _progress_printer(stream):
+    """One line per epoch (and a live line on a terminal): epoch, losses, accuracy, time left."""
+    live = stream.isatty()
+    last = [0.0]
+
+    def report(p: Progress) -> None:
+        now = time.perf_counter()
+        if p.val_loss is not None and abs(p.epoch - round(p.epoch)) < 1e-9:
+            print(
+                f"\repoch {p.epoch:4.0f}  train loss {p.train_loss:.4f}  val loss {p.val_loss:.4f}  "
+                f"val acc {p.val_accuracy:.2%}  {p.seconds:6.1f} s  ~{p.seconds_left:5.0f} s left",
+                file=stream,
+                flush=True,
+            )
+        elif live and now - last[0] > 0.2:
+            print(f"\repoch {p.epoch:7.2f}  train loss {p.train_loss:.4f}  ~{p.seconds_left:5.0f} s left", end="", file=stream, flush=True)
+            last[0] = now
+
+    return report
+
+
+def _evaluate(args) -> int:
+    net, meta = load(args.model)
+    data = load_mnist()
+    predictions = net.predict(data.test_images.T)
+    correct = predictions == data.test_labels
+    per_digit = {str(d): round(float(correct[data.test_labels == d].mean()), 4) for d in range(N_CLASSES)}
+    summary = {"test_accuracy": round(float(correct.mean()), 6), "n": int(correct.size), "sizes": list(net.sizes), "per_digit": per_digit}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{args.model}: {'-'.join(map(str, net.sizes))} network, test accuracy {summary['test_accuracy']:.2%} on {summary['n']} images")
+        print("per digit: " + "  ".join(f"{d}: {a:.1%}" for d, a in per_digit.items()))
+    return 0
+
+
+def _predict(args) -> int:
+    from .preprocess import PreprocessError, from_bytes
+
+    net, _ = load(args.model)
+    status = 0
+    for path in args.images:
+        try:
+            pre = from_bytes(path.read_bytes())
+        except (PreprocessError, OSError) as e:
+            print(f"error: {path}: {e}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"file": str(path), "digit": None, "probabilities": None, "error": str(e)}))
+            status = 2
+            continue
+        if pre.x is None:
+            out = {"file": str(path), "digit": None, "probabilities": None, "reason": pre.reason}
+        else:
+            p = net.predict_proba(pre.x)[:, 0]
+            out = {"file": str(path), "digit": int(p.argmax()), "probabilities": [round(float(v), 6) for v in p]}
+        if args.json:
+            print(json.dumps(out))
+        elif out["digit"] is None:
+            print(f"{path}: no digit ({out['reason']})")
+        else:
+            print(f"{path}: {out['digit']} ({max(out['probabilities']):.1%} sure)")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""python -m digitnet: train, evaluate and predict, as a person or a script calls them."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitnet.__main__ import main
+from digitnet.model_io import load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def last_json(text: str) -> dict:
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_train_saves_a_model_and_ends_with_json(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    code = main(["train", "--hidden", "10", "--lr", "0.1", "--epochs", "2", "--batch-size", "128", "--seed", "0", "--out", str(out), "--json"])
+    assert code == 0
+    summary = last_json(capsys.readouterr().out)
+    assert summary["epochs"] == 2 and 0.85 < summary["test_accuracy"] <= 1 and summary["train_seconds"] > 0
+    net, meta = load(out)
+    assert net.sizes == (784, 10, 10)
+    assert meta["config"]["lr"] == 0.1 and meta["test_accuracy"] == summary["test_accuracy"]
+    assert meta["command"].startswith("python -m digitnet train --hidden 10")
+
+
+def test_train_several_layers_full_batch(capsys):
+    assert main(["train", "--hidden", "32,16", "--batch-size", "all", "--lr", "0.5", "--epochs", "2", "--json"]) == 0
+    summary = last_json(capsys.readouterr().out)
+    assert summary["sizes"] == [784, 32, 16, 10] and summary["epochs"] == 2
+
+
+def test_diverging_training_says_so(capsys):
+    assert main(["train", "--lr", "10", "--epochs", "1", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert last_json(captured.out)["status"] == "diverged"
+    assert "smaller learning rate" in captured.err
+
+
+@pytest.mark.parametrize("args,words", [(["--batch-size", "many"], "batch-size"), (["--hidden", "0"], "hidden"), (["--lr", "0"], "learning rate")])
+def test_bad_arguments_get_one_sentence(capsys, args, words):
+    assert main(["train", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and words in err.lower() and "Traceback" not in err
+
+
+def test_evaluate_default_model_json(capsys):
+    assert main(["evaluate", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n"] == 10000 and summary["test_accuracy"] >= 0.988
+    assert set(summary["per_digit"]) == {str(d) for d in range(10)}
+
+
+def test_evaluate_refuses_a_bad_model_file(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    assert main(["evaluate", "--model", str(bad)]) == 2
+    assert "not a DigitNet model" in capsys.readouterr().err
+
+
+def test_predict_reads_mnist_digits_and_refuses_blank_images(tmp_path, capsys, mnist):
+    paths = []
+    for i in range(5):
+        path = tmp_path / f"digit{i}.png"
+        Image.fromarray((mnist.test_images[i].reshape(28, 28) * 255).astype(np.uint8)).resize((140, 140)).save(path)
+        paths.append(str(path))
+    blank = tmp_path / "blank.png"
+    Image.new("L", (100, 100), 0).save(blank)
+    assert main(["predict", *paths, str(blank), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [line["digit"] for line in lines[:5]] == mnist.test_labels[:5].tolist()
+    assert all(len(line["probabilities"]) == 10 and abs(sum(line["probabilities"]) - 1) < 1e-4 for line in lines[:5])
+    assert lines[5]["file"] == str(blank) and lines[5]["digit"] is None and lines[5]["reason"]
+
+
+def test_predict_reports_unreadable_files(tmp_path, capsys):
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is not an image")
+    assert main(["predict", str(bad), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["digit"] is None and "Traceback" not in captured.err
+
+
+def test_module_runs_as_a_program():
+    result = subprocess.run([sys.executable, "-m", "digitnet", "evaluate"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout
