@@ -1,0 +1,176 @@
+"""Speed and accuracy of DigitNet, printed as numbers (python benchmarks/bench.py).
+
+Seconds per epoch over the 60,000 training images for the notes' 784-10-10
+(batch 128 and full batch) and for the default model's architecture; test
+accuracy; single-image predict latency including preprocessing; data load
+time. Where PyTorch or scikit-learn are installed (pip install -r
+benchmarks/requirements.txt), the same networks in them, in the same run, as
+ratios. Timings are the median of several repeats, on one BLAS thread unless
+stated (small matrices are faster on one thread; see the "2 threads" rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere without installing
+
+from digitnet.data import load_mnist  # noqa: E402
+from digitnet.model_io import DEFAULT_MODEL, load  # noqa: E402
+from digitnet.network import Network  # noqa: E402
+from digitnet.preprocess import from_canvas  # noqa: E402
+from digitnet.train import TrainConfig, train  # noqa: E402
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def ours_epoch_seconds(data, sizes, batch_size, epochs, threads, lr=0.1, augment=False):
+    """Mean seconds per epoch over all 60,000 training images (the training
+    loop alone, with a validation check on 1,000 images per epoch), and the
+    test accuracy."""
+    X, y = data.train_images, data.train_labels
+    X_val, y_val = data.test_images[:1000], data.test_labels[:1000]
+    with threadpool_limits(threads):
+        net = Network.init(sizes, seed=0)
+        config = TrainConfig(hidden=sizes[1:-1], lr=lr, epochs=epochs, batch_size=batch_size, augment=augment)
+        result = train(net, X, y, X_val, y_val, config)
+    return result.seconds / result.epochs, net.accuracy(data.test_images.T, data.test_labels)
+
+
+def torch_epoch_seconds(data, sizes, batch_size, epochs, threads, lr=0.1):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    X = torch.from_numpy(data.train_images.copy())  # a writable copy: torch refuses read-only arrays
+    y = torch.from_numpy(data.train_labels)
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    m = len(y)
+    bs = m if batch_size is None else batch_size
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        perm = torch.randperm(m)
+        for i in range(0, m, bs):
+            idx = perm[i : i + bs]
+            optimizer.zero_grad()
+            loss = loss_fn(model(X[idx]), y[idx])
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+    with torch.no_grad():
+        accuracy = (model(torch.from_numpy(data.test_images.copy())).argmax(1).numpy() == data.test_labels).mean()
+    return statistics.median(times), float(accuracy)
+
+
+def sklearn_epoch_seconds(data, hidden, batch_size, epochs, lr=0.1):
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=hidden, solver="sgd", learning_rate_init=lr, momentum=0.0, batch_size=batch_size or len(data.train_labels), random_state=0)
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        clf.partial_fit(data.train_images, data.train_labels, classes=np.arange(10))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), float(clf.score(data.test_images, data.test_labels))
+
+
+def predict_latency(net) -> float:
+    """Seconds for one 280x280 canvas: preprocessing plus the forward pass."""
+    rng = np.random.default_rng(0)
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    canvas[..., 3] = 255
+    for _ in range(60):  # a scribble of thick dots, like a drawn stroke
+        r, c = rng.integers(60, 220, 2)
+        canvas[r - 8 : r + 8, c - 8 : c + 8, :3] = 255
+    return median_time(lambda: net.predict_proba(from_canvas(canvas).x), 300)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per timed run (default 5)")
+    parser.add_argument("--quick", action="store_true", help="skip the default architecture and the other libraries")
+    parser.add_argument("--json", action="store_true", help="also print one JSON line of all figures")
+    args = parser.parse_args()
+    figures = {}
+
+    def row(name, value, unit, note=""):
+        figures[name] = value
+        print(f"{name:58s} {value:10.4f} {unit:8s} {note}")
+
+    load_s = median_time(load_mnist, 3)
+    data = load_mnist()
+    row("data load (4 gzipped IDX files, checked)", load_s, "s")
+
+    seed_net = (784, 10, 10)
+    s128, acc128 = ours_epoch_seconds(data, seed_net, 128, args.epochs, threads=1)
+    row("784-10-10 batch 128, 1 thread: seconds per epoch", s128, "s", "target <= 0.05")
+    row(f"784-10-10 batch 128: test accuracy after {args.epochs} epochs", acc128, "", "target >= 0.92")
+    s128_2, _ = ours_epoch_seconds(data, seed_net, 128, args.epochs, threads=2)
+    row("784-10-10 batch 128, 2 threads: seconds per epoch", s128_2, "s")
+    sfull, accfull = ours_epoch_seconds(data, seed_net, None, 20, threads=1, lr=0.5)
+    row("784-10-10 full batch, 1 thread: seconds per epoch (one step)", sfull, "s")
+    row("784-10-10 full batch: test accuracy after 20 steps (alpha 0.5)", accfull, "")
+
+    default_net, meta = load(DEFAULT_MODEL)
+    latency = predict_latency(default_net)
+    row(f"predict one 280x280 canvas, {'-'.join(map(str, default_net.sizes))} (preprocess + forward)", latency * 1000, "ms", "target <= 1")
+
+    if not args.quick:
+        sizes, cfg = default_net.sizes, meta.get("config", {})
+        bs = cfg.get("batch_size", 128)
+        s_def, _ = ours_epoch_seconds(data, sizes, bs, 2, threads=2, lr=0.01)
+        row(f"default {'-'.join(map(str, sizes))} batch {bs}, 2 threads: seconds per epoch", s_def, "s")
+        s_aug, _ = ours_epoch_seconds(data, sizes, bs, 2, threads=2, lr=0.01, augment=True)
+        row("  the same with augmentation (as the default model was trained)", s_aug, "s")
+        row("default model: test accuracy (shipped)", default_net.accuracy(data.test_images.T, data.test_labels), "")
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            print("(PyTorch not installed: pip install -r benchmarks/requirements.txt for the side-by-side rows)")
+        else:
+            t1, tacc = torch_epoch_seconds(data, seed_net, 128, args.epochs, threads=1)
+            row("PyTorch 784-10-10 batch 128, 1 thread: seconds per epoch", t1, "s", f"(test accuracy {tacc:.4f})")
+            t2, _ = torch_epoch_seconds(data, seed_net, 128, args.epochs, threads=2)
+            row("PyTorch 784-10-10 batch 128, 2 threads: seconds per epoch", t2, "s")
+            best_torch = min(t1, t2)
+            row("ours / PyTorch's best, 784-10-10 batch 128", min(s128, s128_2) / best_torch, "x", "target <= 0.3")
+            td, _ = torch_epoch_seconds(data, sizes, bs, 2, threads=2, lr=0.01)
+            row(f"PyTorch default {'-'.join(map(str, sizes))}, 2 threads: seconds per epoch", td, "s")
+            row("ours / PyTorch, default architecture", s_def / td, "x")
+        try:
+            import sklearn  # noqa: F401
+        except ImportError:
+            print("(scikit-learn not installed: pip install -r benchmarks/requirements.txt for the side-by-side rows)")
+        else:
+            with threadpool_limits(1):
+                k1, kacc = sklearn_epoch_seconds(data, (10,), 128, args.epochs)
+            row("scikit-learn MLPClassifier 784-10-10 batch 128, 1 thread", k1, "s", f"(test accuracy {kacc:.4f})")
+            row("ours / scikit-learn, 784-10-10 batch 128", s128 / k1, "x")
+    if args.json:
+        print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
