@@ -1,0 +1,207 @@
+"""Background training jobs: start, stop, the fair queue, abandoned pages, snapshots."""
+
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from digitnet.jobs import NICE, Slots, TrainingJob, check_affordable, limit_blas_threads
+from digitnet.train import TrainConfig
+
+limit_blas_threads(1)
+
+
+@pytest.fixture(scope="module")
+def small(mnist):
+    """2,000 training and 500 validation images: fast, and still learnable."""
+    return mnist.train_images[:2000], mnist.train_labels[:2000], mnist.train_images[-500:], mnist.train_labels[-500:]
+
+
+def long_config(**kw):
+    """A run that would take minutes: only stopped runs end it in time."""
+    return TrainConfig(**{"hidden": (16,), "lr": 0.05, "epochs": 1000, "batch_size": 8, "n_val": 500, **kw})
+
+
+def make_job(config, data, **kw) -> TrainingJob:
+    """A job as the app makes one, with a heartbeat timeout long enough for a busy
+    test machine (the heartbeat tests set their own)."""
+    return TrainingJob(config, data, **{"heartbeat_timeout": 600.0, **kw})
+
+
+def wait_for(predicate, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_job_trains_in_the_background_and_finishes(small):
+    job = make_job(TrainConfig(hidden=(16,), lr=0.1, epochs=2, batch_size=64, n_val=500), small, slots=Slots(1))
+    assert job.start() is job and job.status in ("waiting", "running", "finished")
+    assert job.join(20)
+    snap = job.snapshot()
+    assert snap.status == "finished" and snap.done and "Trained 2 epochs" in snap.message
+    assert snap.curves.steps == 2 * 32 == snap.progress.step  # ceil(2000 / 64) steps per epoch
+    assert snap.curves.epoch[-1] == pytest.approx(2.0)
+    assert len(snap.curves.val_accuracy) == 2 and snap.curves.val_accuracy[-1] > 0.6
+    assert snap.fraction == 1.0 and snap.seconds > 0
+    assert job.result.net is job.net and job.net.accuracy(small[2].T, small[3]) > 0.6
+
+
+def test_stop_takes_effect_within_half_a_second_and_keeps_the_weights(small):
+    job = make_job(long_config(), small, slots=Slots(1))
+    initial = job.net.params["W1"].copy()
+    job.start()
+    assert wait_for(lambda: job.snapshot().curves.steps > 50)
+    t = time.perf_counter()
+    job.stop()
+    assert job.join(0.5), "still training 0.5 s after Stop"
+    assert time.perf_counter() - t < 0.5
+    snap = job.snapshot()
+    assert snap.status == "stopped" and "kept" in snap.message
+    assert not np.array_equal(job.net.params["W1"], initial) and job.net.is_finite()  # what was learnt is kept
+    job.stop()  # twice, and after the end: harmless
+    assert job.snapshot().status == "stopped"
+
+
+def test_starting_twice_starts_one_thread(small):
+    slots = Slots(2)
+    job = make_job(long_config(), small, slots=slots)
+    job.start(), job.start()
+    assert wait_for(lambda: job.running)
+    assert slots.running == 1 and slots.waiting == 0
+    job.stop()
+    assert job.join(1)
+
+
+def test_queue_is_first_come_first_served_and_reports_positions(small):
+    slots = Slots(1)
+    a, b, c = (make_job(long_config(), small, slots=slots) for _ in range(3))
+    for job in (a, b, c):
+        job.start()
+    assert wait_for(lambda: a.running)
+    time.sleep(0.2)  # b and c must still be waiting, in order
+    assert (b.status, c.status) == ("waiting", "waiting")
+    assert (b.snapshot().ahead, c.snapshot().ahead) == (0, 1)
+    assert a.snapshot().ahead is None
+    a.stop()
+    assert wait_for(lambda: b.running) and c.status == "waiting" and c.snapshot().ahead == 0
+    b.stop()
+    assert wait_for(lambda: c.running)
+    c.stop()
+    assert c.join(1) and slots.running == 0 and slots.waiting == 0
+
+
+def test_stopping_a_waiting_job_removes_it_from_the_queue(small):
+    slots = Slots(1)
+    a, b, c = (make_job(long_config(), small, slots=slots) for _ in range(3))
+    for job in (a, b, c):
+        job.start()
+    assert wait_for(lambda: a.running)
+    b.stop()
+    assert b.join(0.5)
+    snap = b.snapshot()
+    assert snap.status == "stopped" and "waiting" in snap.message and snap.curves.steps == 0
+    assert c.snapshot().ahead == 0 and slots.waiting == 1
+    a.stop(), c.stop()
+    assert a.join(1) and c.join(1) and slots.running == 0
+
+
+def test_a_job_whose_page_is_gone_frees_its_slot(small):
+    slots = Slots(1)
+    gone = TrainingJob(long_config(), small, slots=slots, heartbeat_timeout=0.3).start()
+    waiting = TrainingJob(long_config(), small, slots=slots, heartbeat_timeout=0.3).start()
+    stop_beating = threading.Event()
+
+    def page_open():  # the second page keeps beating, as the app's live fragment does
+        while not stop_beating.is_set():
+            waiting.beat()
+            time.sleep(0.05)
+
+    threading.Thread(target=page_open, daemon=True).start()
+    assert wait_for(lambda: gone.done, timeout=2)
+    assert gone.abandoned and gone.snapshot().status == "stopped" and "page was closed" in gone.snapshot().message
+    assert wait_for(lambda: waiting.running, timeout=1), "the slot was not freed"
+    time.sleep(0.5)
+    assert waiting.running  # beats keep it alive past the timeout
+    stop_beating.set()
+    assert wait_for(lambda: waiting.done, timeout=2) and waiting.abandoned
+    assert slots.running == 0
+
+
+def test_a_silent_page_that_is_still_connected_keeps_training(small):
+    job = TrainingJob(long_config(), small, slots=Slots(1), heartbeat_timeout=0.1, alive=lambda: True).start()
+    time.sleep(0.5)
+    assert job.running and not job.abandoned
+    job.stop()
+    assert job.join(1)
+
+
+def test_a_waiting_job_whose_page_is_gone_leaves_the_queue(small):
+    slots = Slots(1)
+    a = make_job(long_config(), small, slots=slots).start()
+    b = TrainingJob(long_config(), small, slots=slots, heartbeat_timeout=0.2).start()
+    assert wait_for(lambda: b.done, timeout=2) and b.abandoned and slots.waiting == 0
+    a.stop()
+    assert a.join(1)
+
+
+def test_divergence_is_reported_and_the_weights_stay_finite(small):
+    job = make_job(TrainConfig(hidden=(10,), lr=10, epochs=5, batch_size=None, n_val=500), small, slots=Slots(1)).start()
+    assert job.join(10)
+    snap = job.snapshot()
+    assert snap.status == "diverged" and "learning rate 10" in snap.message
+    assert job.net.is_finite()
+
+
+def test_a_failing_training_frees_its_slot_and_says_why(small):
+    slots = Slots(1)
+    X, y, Xv, yv = small
+    job = make_job(TrainConfig(hidden=(10,), epochs=1, n_val=500), (X[:, :100], y, Xv, yv), slots=slots).start()
+    assert job.join(5)
+    assert job.snapshot().status == "failed" and job.snapshot().message.startswith("Training failed:")
+    assert slots.running == 0
+
+
+def test_snapshots_are_consistent_while_training(small):
+    config = TrainConfig(hidden=(16,), lr=0.05, epochs=3, batch_size=16, n_val=500, eval_every=10)
+    job = make_job(config, small, slots=Slots(1)).start()
+    seen = 0
+    while not job.done:
+        snap = job.snapshot()
+        c = snap.curves
+        assert len(c.epoch) == len(c.train_loss)
+        assert len(c.val_epoch) == len(c.val_loss) == len(c.val_accuracy)
+        if c.steps:
+            assert snap.progress.step == c.steps  # the report and the curve are of the same instant
+            assert np.all(np.diff(c.epoch) > 0)
+            assert c.val_epoch.size == 0 or c.val_epoch[-1] <= c.epoch[-1] + 1e-9  # no check beyond the last step
+            seen += 1
+        c.train_loss[:] = -1  # a snapshot is a copy: scribbling on it changes nothing
+        time.sleep(0.001)  # a page reads a few times a second, not in a busy loop
+    assert seen > 3
+    final = job.snapshot().curves
+    assert final.steps == 3 * 125 and (final.train_loss > 0).all()
+    assert len(final.val_loss) == 37 + 2  # every 10 steps, plus the ends of epochs 1 and 3 (steps 125, 375)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not NICE, reason="per-thread priorities are a Linux feature (and DIGITNET_TRAINING_NICE=0 turns them off)")
+def test_training_runs_at_a_lower_cpu_priority(small):
+    job = make_job(long_config(lr=0.001), small, slots=Slots(1)).start()
+    assert wait_for(lambda: job.running)
+    assert os.getpriority(os.PRIO_PROCESS, job._thread.native_id) == NICE
+    job.stop()
+    assert job.join(1)
+
+
+def test_a_step_too_big_for_a_shared_machine_is_refused_in_a_sentence():
+    check_affordable(TrainConfig(hidden=(10,), batch_size=None), 55000)  # the notes' full batch: fine
+    with pytest.raises(ValueError, match="batch size of at most"):
+        check_affordable(TrainConfig(hidden=(256, 128), batch_size=None), 55000)
+    with pytest.raises(ValueError, match="too many to train"):
+        check_affordable(TrainConfig(hidden=(4096,), batch_size=128), 55000)

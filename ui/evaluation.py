@@ -1,0 +1,50 @@
+"""The model in use on the 10,000 test digits it never trained on."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from digitnet.explain import Evaluation, evaluate, upscale
+
+from . import charts, resources
+from .state import Session
+
+GALLERY = 40  # misread digits shown
+
+
+def evaluation_for(s: Session, data) -> Evaluation:
+    """Computed once per model: shared for the default model, per session otherwise."""
+    if s.model.shared:
+        return resources.default_evaluation(data)
+    if s.model.version not in s.evaluations:
+        with st.spinner("Reading the 10,000 test digits…"):
+            s.evaluations = {s.model.version: evaluate(s.model.net, data.test_images, data.test_labels)}
+    return s.evaluations[s.model.version]
+
+
+def test_tab(s: Session) -> None:
+    data = resources.dataset()
+    if isinstance(data, str):
+        st.error(f"The test set cannot be loaded: {data}")
+        return
+    ev = evaluation_for(s, data)
+    n = len(ev.predicted)
+    st.markdown(f"**{s.model.name.capitalize()}** ({s.model.shape}) on the {n:,} MNIST test digits, which no training ever sees.")
+    a, b, c = st.columns(3)
+    a.metric("Test accuracy", f"{ev.accuracy:.2%}", help="The share of the 10,000 test digits the network reads right.")
+    b.metric("Misread", f"{len(ev.wrong):,} of {n:,}")
+    worst = int(ev.per_digit().argmin())
+    c.metric("Hardest digit", str(worst), help="The digit it gets wrong most often.", delta=f"{ev.per_digit()[worst]:.1%} read right", delta_color="off", delta_arrow="off")
+    matrix, gallery = st.columns([1, 1.1], gap="large")
+    with matrix:
+        st.markdown("**Confusion matrix**: each row is a true digit, each column the network's answer; the diagonal is right.")
+        st.altair_chart(charts.confusion(ev.confusion), width="content")
+    with gallery:
+        shown = ev.wrong[:GALLERY]
+        st.markdown(f"**The {len(shown)} misread digits it was surest about**: true digit → the network's answer.")
+        if len(shown):
+            images = [upscale((data.test_images[i].reshape(28, 28) * 255).astype("uint8"), 3) for i in shown]
+            captions = [f"{data.test_labels[i]} → {ev.predicted[i]} ({ev.confidence[i]:.0%})" for i in shown]
+            st.image(images, caption=captions, width=84)
+        else:
+            st.success("No test digit is misread.")

@@ -1,0 +1,153 @@
+"""One person's things, kept in st.session_state: the model in use, every training
+run with its curves, and the one-off messages to show. Nothing here is shared
+between sessions except the default model's (read-only) weights."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+import streamlit as st
+
+from digitnet.explain import Evaluation
+from digitnet.jobs import Snapshot, TrainingJob
+from digitnet.network import Network
+from digitnet.preprocess import Preprocessed
+
+from . import resources
+
+_versions = itertools.count(1)  # every model gets a number, so caches can be keyed on it
+
+
+@dataclass
+class Model:
+    net: Network
+    meta: dict
+    name: str  # "the default model", "run 3", "my_model.npz"
+    version: int = field(default_factory=lambda: next(_versions))
+    shared: bool = False  # the default model: its weights are read by every session
+
+    @property
+    def shape(self) -> str:
+        return "-".join(map(str, self.net.sizes))
+
+
+@dataclass
+class Run:
+    """A training run of this session. While it trains, `job` is set; once it has
+    ended only its settings, result and curves are kept (not its thread)."""
+
+    number: int
+    settings: dict  # what the sidebar said: lr, epochs, batch_size, hidden, optimizer, seed, augment
+    job: TrainingJob | None
+    snapshot: Snapshot | None = None  # the last one read
+
+    @property
+    def label(self) -> str:
+        s = self.settings
+        return f"run {self.number}: α={s['lr']:g}, hidden {s['hidden']}, batch {s['batch_size']}, {s['optimizer']}"
+
+    @property
+    def active(self) -> bool:
+        return self.job is not None
+
+    def read(self) -> Snapshot:
+        if self.job is not None:
+            self.job.beat()
+            self.snapshot = self.job.snapshot()
+        return self.snapshot
+
+    def final_val_accuracy(self) -> float | None:
+        acc = self.snapshot.curves.val_accuracy if self.snapshot else ()
+        return float(acc[-1]) if len(acc) else None
+
+
+@dataclass
+class Notice:
+    kind: str  # "success", "info", "warning" or "error"
+    text: str
+    where: str = "train"  # which part of the page it belongs to: "train" or "model"
+
+
+@dataclass
+class Session:
+    model: Model
+    runs: list[Run] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)  # shown once, then cleared
+    last_run_notice: Notice | None = None  # how the last run ended, shown with its curves
+    source: str = "canvas"  # the input changed last: "canvas" or "upload"
+    clears: int = 0  # times Clear was pressed: a new value empties the canvas
+    cleared: bool = False  # Clear pressed, the canvas has not sent its empty drawing yet
+    drawing: Preprocessed | None = None  # what the network is reading now
+    upload_cache: tuple[str, object] | None = None  # (file id, Preprocessed or error sentence)
+    evaluations: dict[int, Evaluation] = field(default_factory=dict)
+
+    @property
+    def active_run(self) -> Run | None:
+        return self.runs[-1] if self.runs and self.runs[-1].active else None
+
+    def live_net(self) -> tuple[Network, str]:
+        """The weights to read drawings with: a training's as they are now, else the model's."""
+        run = self.active_run
+        if run is not None and run.job.running:
+            return run.job.net, f"run {run.number}, still training"
+        return self.model.net, self.model.name
+
+    def notify(self, kind: str, text: str, where: str = "train") -> None:
+        self.notices.append(Notice(kind, text, where))
+
+    def take_notices(self, where: str) -> list[Notice]:
+        mine = [n for n in self.notices if n.where == where]
+        self.notices = [n for n in self.notices if n.where != where]
+        return mine
+
+
+def default() -> Model:
+    net, meta, _ = resources.default_model()
+    return Model(net, meta, "the default model", version=0, shared=True)
+
+
+def session() -> Session:
+    if "digitnet" not in st.session_state:
+        st.session_state["digitnet"] = Session(model=default())
+    return st.session_state["digitnet"]
+
+
+def settle(s: Session) -> bool:
+    """If the active run has ended: keep its model (unless it diverged or failed),
+    keep its curves, let its thread go. True if something changed."""
+    run = s.active_run
+    if run is None:
+        return False
+    snap = run.read()
+    if not snap.done:
+        return False
+    job, run.job = run.job, None
+    kind = {"finished": "success", "converged": "success", "stopped": "warning"}.get(snap.status, "error")
+    if snap.status in ("finished", "converged", "stopped") and snap.curves.steps > 0:
+        meta = {
+            "config": job.config.to_dict(),
+            "status": snap.status,
+            "val_accuracy": run.final_val_accuracy(),
+            "train_seconds": round(snap.seconds, 3),
+            "epochs": round(float(snap.curves.epoch[-1]), 3),
+            "created_by": "DigitNet app",
+        }
+        s.model = Model(job.net, meta, f"run {run.number}")
+        text = f"Run {run.number}: {snap.message} Your drawings are now read by this network."
+    elif snap.status == "diverged":
+        text = f"Run {run.number}: {snap.message} You keep {s.model.name}."
+    else:
+        text = f"Run {run.number}: {snap.message}"
+    s.last_run_notice = Notice(kind, text)
+    _forget_old_evaluations(s)
+    return True
+
+
+def _forget_old_evaluations(s: Session) -> None:
+    s.evaluations = {v: e for v, e in s.evaluations.items() if v == s.model.version}
+
+
+def val_accuracy_text(value: float | None) -> str:
+    return "—" if value is None or not np.isfinite(value) else f"{value:.1%}"

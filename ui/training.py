@@ -1,0 +1,232 @@
+"""Training from the sidebar: the settings (kept in the URL), Train / Stop / Reset,
+and the live panel with the progress bar and the learning curves."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import streamlit as st
+
+from digitnet import jobs
+from digitnet.jobs import TrainingJob, check_affordable
+from digitnet.network import parse_hidden
+from digitnet.train import TrainConfig
+
+from . import charts, resources
+from .state import Run, Session, default, session, settle
+
+LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # a log scale
+BATCH_SIZES = (1, 8, 32, 128, 512, 2048, "all")
+OPTIMIZERS = {"sgd": "Gradient descent (the notes)", "momentum": "Momentum", "adam": "Adam"}
+N_VAL = 5000  # training images held out to check for over-fitting
+CHECKS_PER_EPOCH = 5  # validation checks per epoch: the accuracy curve's points
+LIVE_EVERY = {"running": 0.3, "waiting": 1.0}  # seconds between redraws of the live panel
+BIND = "query-params"  # the settings live in the URL, so a link carries them
+
+HELP = {
+    "lr": "α in the notes' W = W − α·dW: how big a step each update takes. Too small and learning crawls; "
+    "too large and every step overshoots, the loss explodes and training diverges (try 10). The slider is logarithmic.",
+    "epochs": "How many times the network goes through all 55,000 training digits. With batch size 'all' "
+    "an epoch is a single step, so use many (100 or more).",
+    "batch_size": "How many digits each step looks at before updating the weights. 'all' is the notes' full-batch "
+    "gradient descent: one careful step per epoch. Smaller batches take many quick, noisy steps and learn far faster.",
+    "hidden": "Sizes of the hidden layers, separated by commas. 10 is the notes' network (784 → 10 → 10); "
+    "try 100, or 256,128 for two hidden layers. Each hidden unit is a ReLU that learns to look for a pattern.",
+    "optimizer": "How a gradient becomes a step. Gradient descent is the notes' rule W = W − α·dW. Momentum keeps part of "
+    "the previous step, so it rolls through flat stretches. Adam gives every weight its own step size (use a small α like 0.001).",
+    "seed": "The random start: the initial weights and the order of the batches. The same seed and settings give the same run.",
+    "augment": "Show the network slightly shifted, rotated, resized, thicker or thinner versions of the digits, "
+    "so it copes better with real handwriting. Training takes a little longer.",
+    "train": "Train a new network from random weights with these settings. Your drawing is read by it as it learns.",
+    "stop": "Stop the training now; the network keeps what it has learnt so far.",
+    "reset": "Go back to the pretrained network the app started with.",
+}
+
+
+def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
+    """The Train section; returns a slot for the dataset's status, filled later
+    (loading MNIST must not hold up the first drawing)."""
+    busy = s.active_run is not None
+    with st.sidebar:
+        st.header("Train")
+        st.select_slider(
+            "Learning rate", LEARNING_RATES, value=0.1, format_func=lambda v: f"{v:g}", key="lr", bind=BIND, help=HELP["lr"]
+        )
+        st.number_input("Epochs", min_value=1, max_value=1000, value=100, step=1, key="epochs", bind=BIND, help=HELP["epochs"])
+        st.select_slider("Batch size", BATCH_SIZES, value="all", format_func=str, key="batch_size", bind=BIND, help=HELP["batch_size"])
+        hidden = st.text_input("Hidden layer sizes", value="10", key="hidden", bind=BIND, help=HELP["hidden"])
+        try:
+            parse_hidden(hidden)
+            field_error = None
+        except ValueError as e:
+            field_error = str(e)
+            st.error(field_error)
+        st.selectbox("Optimiser", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="optimizer", bind=BIND, help=HELP["optimizer"])
+        st.number_input("Seed", min_value=0, max_value=999_999, value=0, step=1, key="seed", bind=BIND, help=HELP["seed"])
+        st.toggle("Augment the training digits", value=False, key="augment", bind=BIND, help=HELP["augment"])
+        train_col, stop_col = st.columns(2)
+        train_col.button("Train", key="train", type="primary", disabled=busy, on_click=start, help=HELP["train"], width="stretch")
+        stop_col.button("Stop", key="stop", disabled=not busy, on_click=stop, help=HELP["stop"], width="stretch")
+        st.button("Reset to default model", key="reset", on_click=reset, help=HELP["reset"], width="stretch")
+        for notice in s.take_notices("train"):
+            if notice.text != field_error:  # already said under the field
+                getattr(st, notice.kind)(notice.text)
+        return st.empty()
+
+
+def dataset_status(slot) -> None:
+    data = resources.dataset()
+    if isinstance(data, str):
+        slot.error(f"Training is not available: {data} Drawing still works with the default model.")
+
+
+# -- the buttons (callbacks: they run before the page is redrawn) -------------
+
+
+def settings() -> dict:
+    """The sidebar's values, as they are shown (the run table lists these)."""
+    ss = st.session_state
+    return {
+        "lr": float(ss.get("lr", 0.1)),
+        "epochs": int(ss.get("epochs", 100)),
+        "batch_size": ss.get("batch_size", "all"),
+        "hidden": str(ss.get("hidden", "10")).strip(),
+        "optimizer": ss.get("optimizer", "sgd"),
+        "seed": int(ss.get("seed", 0)),
+        "augment": bool(ss.get("augment", False)),
+    }
+
+
+def config_from(settings: dict, n_train: int) -> TrainConfig:
+    """Raises ValueError with a plain sentence for settings that cannot be trained here."""
+    batch = None if settings["batch_size"] == "all" else int(settings["batch_size"])
+    steps_per_epoch = 1 if batch is None else math.ceil(n_train / batch)
+    config = TrainConfig(
+        hidden=parse_hidden(settings["hidden"]),
+        lr=settings["lr"],
+        epochs=settings["epochs"],
+        batch_size=batch,
+        optimizer=settings["optimizer"],
+        augment=settings["augment"],
+        n_val=N_VAL,
+        seed=settings["seed"],
+        eval_every=max(1, steps_per_epoch // CHECKS_PER_EPOCH),
+    )
+    check_affordable(config, n_train)
+    return config
+
+
+def start() -> None:
+    s = session()
+    if s.active_run is not None:  # Train pressed twice: one run
+        s.notify("info", "Already training: press Stop first to start another run.")
+        return
+    data = resources.dataset()
+    if isinstance(data, str):
+        s.notify("error", f"Cannot train: {data}")
+        return
+    X, y, X_val, y_val = data.split(N_VAL)
+    chosen = settings()
+    try:
+        config = config_from(chosen, len(y))
+    except ValueError as e:
+        s.notify("error", str(e))
+        return
+    job = TrainingJob(config, (X, y, X_val, y_val), slots=jobs.SLOTS, alive=_page_connected())
+    run = Run(len(s.runs) + 1, chosen, job)
+    s.runs.append(run)
+    s.last_run_notice = None
+    run.job.start()
+    run.read()
+    if isinstance(st.session_state.get("compare"), list):  # show the new run in the comparison too
+        st.session_state["compare"] = [*st.session_state["compare"], run.label]
+
+
+def stop() -> None:
+    s = session()
+    run = s.active_run
+    if run is None:  # Stop with nothing training: harmless
+        s.notify("info", "Nothing is training, so there is nothing to stop.")
+        return
+    run.job.stop()
+    run.job.join(0.5)
+    settle(s)
+
+
+def reset() -> None:
+    s = session()
+    if s.active_run is not None:
+        s.active_run.job.stop()
+        s.active_run.job.join(0.5)
+        settle(s)
+    s.model = default()
+    s.notify("success", "Back to the default model: your drawings are read by the pretrained network again.")
+
+
+def _page_connected() -> Callable[[], bool] | None:
+    """Whether this browser tab is still connected (a hidden tab's timers slow down,
+    so missed heartbeats alone do not prove it has gone)."""
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        if ctx is None or not Runtime.exists():
+            return None
+        runtime, session_id = Runtime.instance(), ctx.session_id
+        return lambda: runtime.is_active_session(session_id) is True
+    except Exception:
+        return None
+
+
+# -- the live panel -------------------------------------------------------------
+
+
+def training_panel(s: Session) -> None:
+    """The active (or last) run: waiting / progress / how it ended, and its curves."""
+    run = s.active_run or (s.runs[-1] if s.runs else None)
+    if run is None:
+        st.caption(
+            "Press **Train** in the sidebar to train a network of your own: its loss and accuracy curves grow here "
+            "while you keep drawing, and the prediction above uses its weights as they are learnt."
+        )
+        return
+    snap = run.read()
+    st.markdown(f"**Run {run.number}** — α = {run.settings['lr']:g}, hidden {run.settings['hidden']}, "
+                f"batch {run.settings['batch_size']}, {OPTIMIZERS[run.settings['optimizer']].lower()}, "
+                f"{run.settings['epochs']} epochs")
+    if snap.status == "waiting":
+        next_up = " — you are next" if snap.ahead == 0 else ""
+        st.info(
+            f"Waiting for a free training slot: {snap.ahead} ahead of you{next_up}. This computer trains "
+            f"{jobs.SLOTS.n} network{'s' * (jobs.SLOTS.n != 1)} at a time; yours starts by itself. You can keep drawing."
+        )
+    elif snap.status == "running":
+        p = snap.progress
+        if p is None:
+            st.progress(0.0, text="Starting…")
+        else:
+            left = "" if math.isnan(p.seconds_left) else f" · about {_duration(p.seconds_left)} left"
+            st.progress(snap.fraction, text=f"Epoch {p.epoch:.1f} of {run.settings['epochs']} · step {p.step:,} of {p.total_steps:,}{left}")
+    elif s.last_run_notice is not None:
+        getattr(st, s.last_run_notice.kind)(s.last_run_notice.text)
+    if snap.curves.steps:
+        loss, accuracy = charts.learning_curves(snap.curves, run.settings["epochs"])
+        left_col, right_col = st.columns(2)
+        left_col.altair_chart(loss, width="stretch")
+        right_col.altair_chart(accuracy, width="stretch")
+
+
+def live_every(s: Session) -> float | None:
+    """How often the live panel redraws itself: several times a second while the run
+    trains, once a second while it waits for a slot, never when nothing runs."""
+    run = s.active_run
+    return None if run is None else LIVE_EVERY.get(run.job.status, LIVE_EVERY["running"])
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s"
