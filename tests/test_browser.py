@@ -1,0 +1,181 @@
+"""The app in a real browser: `streamlit run app.py`, driven by Playwright in Chromium.
+
+Each test says what a person does and what they must see:
+  page load     -> no exception, the Prediction area asks for a drawing
+  mouse drawing -> a 1, a 7 and a 0 drawn on the canvas are read as such
+  clear         -> the prompt comes back, not a guess
+  training      -> Train shows a progress bar and a loss chart that keep growing; Stop stops it
+  touch         -> a finger stroke (Chromium's touch emulation) is read like a mouse stroke
+
+Run alone with `python -m pytest -m browser`. Needs Playwright and a Chromium
+(see tests/browser_support.py); elsewhere these tests are skipped with a
+message, except under CI=true, where they must run and fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+
+from browser_support import (
+    APP,
+    EMPTY_PROMPT,
+    HOW_TO_ENABLE,
+    StreamlitServer,
+    browser_missing,
+    clear_canvas,
+    click_button,
+    draw_digit,
+    exceptions,
+    launch,
+    open_app,
+    prediction,
+    progress_value,
+    set_number,
+    touch_draw,
+    DIGITS,
+    wait_for_app_run,
+)
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT = 30_000  # ms: generous, the 2-core machine may be busy with other tests
+NOT_A_DIGIT = re.compile(r"^\s*[^0-9]*\s*$")
+
+
+def _need_browser() -> None:
+    why = browser_missing()
+    if why is None:
+        return
+    message = f"browser tests need Playwright and Chromium: {why}. To enable: {HOW_TO_ENABLE}."
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message} (CI=true: the browser tests must run here, not skip)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The app served by `streamlit run app.py` on a free port; killed (with its children) at the end."""
+    _need_browser()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    server = StreamlitServer(APP, log=log)
+    try:
+        server.start(timeout=90)
+    except Exception:
+        server.stop()
+        raise
+    yield server.url
+    server.stop()
+    assert "Traceback" not in log.read_text(), f"the server logged a traceback:\n{log.read_text()[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def browser(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+def _new_page(browser, **context_args):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, **context_args)
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    return context, page
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context, page = _new_page(browser)
+    open_app(page, app_url, timeout=60_000)
+    yield page
+    context.close()
+
+
+def _expect():
+    from playwright.sync_api import expect
+
+    return expect
+
+
+# ----------------------------------------------------------------------------- draw and predict
+
+
+def test_page_loads_without_exception_and_asks_for_a_drawing(page):
+    expect = _expect()
+    expect(prediction(page)).to_be_visible()
+    expect(prediction(page)).to_have_text(NOT_A_DIGIT)  # an empty canvas: no guess
+    expect(page.get_by_text(EMPTY_PROMPT).first).to_be_visible()
+    expect(exceptions(page)).to_have_count(0)
+    assert page.console_errors == [], page.console_errors
+
+
+@pytest.mark.parametrize("digit", [1, 7, 0])
+def test_a_digit_drawn_with_the_mouse_is_read(page, digit):
+    expect = _expect()
+    draw_digit(page, digit)
+    expect(prediction(page)).to_have_text(str(digit), timeout=TIMEOUT)
+    expect(exceptions(page)).to_have_count(0)
+
+
+def test_clearing_the_canvas_brings_the_prompt_back(page):
+    expect = _expect()
+    draw_digit(page, 1)
+    expect(prediction(page)).to_have_text("1", timeout=TIMEOUT)
+    clear_canvas(page)
+    expect(prediction(page)).to_have_text(NOT_A_DIGIT, timeout=TIMEOUT)
+    expect(page.get_by_text(EMPTY_PROMPT).first).to_be_visible()
+
+
+def test_a_digit_drawn_by_touch_is_read(browser, app_url):
+    """A finger on a touch screen: Chromium's touch emulation, touch events sent through CDP."""
+    expect = _expect()
+    context, page = _new_page(browser, has_touch=True)
+    try:
+        open_app(page, app_url, timeout=60_000)
+        touch_draw(page, context.new_cdp_session(page), DIGITS[7])
+        expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
+    finally:
+        context.close()
+
+
+# ----------------------------------------------------------------------------- train live
+
+
+def test_training_shows_growing_curves_and_stop_stops_it(page):
+    """Train: the progress bar advances and a chart appears and changes while the
+    run goes on; Stop ends it (the weights learnt so far are kept) and drawing still works."""
+    expect = _expect()
+    set_number(page, "epochs", 50)  # about 7 s alone on 2 cores: long enough to watch, Stop ends it early
+    wait_for_app_run(page)
+    click_button(page, "train")
+
+    charts = page.get_by_test_id("stVegaLiteChart")
+    expect(charts.first).to_be_visible(timeout=TIMEOUT)
+    seen = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(set(seen)) < 3:
+        v = progress_value(page)
+        if v is not None and (not seen or v > seen[-1]):
+            seen.append(v)
+        time.sleep(0.2)
+    assert len(set(seen)) >= 3 and seen == sorted(seen), f"the progress bar did not advance: {seen}"
+
+    # The page stays usable while training: a drawing is still read.
+    draw_digit(page, 1)
+    expect(prediction(page)).to_have_text(re.compile(r"^\s*\d\s*$"), timeout=TIMEOUT)
+
+    click_button(page, "stop")
+    expect(page.get_by_text(re.compile(r"Stopped", re.I)).first).to_be_visible(timeout=TIMEOUT)
+    stopped_at = progress_value(page)
+    time.sleep(1.0)
+    assert progress_value(page) == stopped_at, "training went on after Stop"
+    expect(exceptions(page)).to_have_count(0)
