@@ -1,0 +1,211 @@
+"""How fast the app feels in a real browser: three figures, printed.
+
+  (a) mouse-up -> prediction shown: the time from releasing the mouse after a
+      stroke to the "Prediction" metric showing the digit, over N drawings
+      (median and p95). The canvas component waits ~200 ms after a stroke
+      before it sends the drawing: that is the floor.
+  (b) page ready: navigation start -> the Prediction area shows the
+      empty-canvas prompt (first open, then warm opens).
+  (c) curve updates per second while training: how often the loss chart's
+      lines actually change on screen (a MutationObserver on the charts' SVG
+      paths; changes less than 100 ms apart count as one redraw), and how
+      often the progress bar moves.
+
+All times are taken inside the page (performance.now()), so Playwright's own
+round trips do not count.
+
+Usage (from the repository root; needs Playwright and Debian's Chromium, see
+requirements-dev.txt; no browser is downloaded):
+
+    python benchmarks/ui_latency.py [--drawings 10] [--opens 5] [--epochs 30] [--json]
+
+It starts `streamlit run app.py` on a free localhost port and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from browser_support import (  # noqa: E402
+    APP,
+    CANVAS,
+    EMPTY_PROMPT,
+    StreamlitServer,
+    chromium,
+    clear_canvas,
+    click_button,
+    draw_digit,
+    open_app,
+    percentile,
+    prediction,
+    set_number,
+    wait_for_app_run,
+)
+
+# In-page probes. window.__dn.up: performance.now() of the last mouse/touch
+# release; window.__dn.shown: when the Prediction metric last changed text.
+PROBES = r"""
+() => {
+  if (window.__dn) return;
+  const dn = window.__dn = {up: null, shown: [], chart: [], progress: [], prompt: null};
+  const release = () => { dn.up = performance.now(); };
+  window.addEventListener('pointerup', release, true);
+  window.addEventListener('mouseup', release, true);
+  window.addEventListener('touchend', release, true);
+  const predictionText = () => {
+    for (const m of document.querySelectorAll('[data-testid=stMetric]')) {
+      const l = m.querySelector('[data-testid=stMetricLabel]');
+      if (l && l.innerText.trim() === 'Prediction') {
+        const v = m.querySelector('[data-testid=stMetricValue]');
+        return v ? v.innerText.trim() : null;
+      }
+    }
+    return null;
+  };
+  const chartSig = () => {
+    let s = '';
+    for (const p of document.querySelectorAll('[data-testid=stVegaLiteChart] .mark-line path'))
+      s += (p.getAttribute('d') || '').length + ':' + (p.getAttribute('d') || '').slice(-24) + '|';
+    return s;
+  };
+  const progress = () => {
+    const b = document.querySelector('[data-testid=stProgress] [role=progressbar]');
+    return b ? b.getAttribute('aria-valuenow') : null;
+  };
+  let last = {pred: predictionText(), chart: chartSig(), prog: progress()};
+  new MutationObserver(() => {
+    const t = performance.now();
+    const pred = predictionText();
+    if (pred !== last.pred) { dn.shown.push([t, pred]); last.pred = pred; }
+    const c = chartSig();
+    // one redraw of the panel changes both charts a few ms apart: count it once
+    if (c !== last.chart) { if (c && !(dn.chart.length && t - dn.chart[dn.chart.length - 1] < 100)) dn.chart.push(t); last.chart = c; }
+    const p = progress();
+    if (p !== last.prog) { if (p !== null) dn.progress.push([t, p]); last.prog = p; }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+}
+"""
+
+
+def mouse_up_to_prediction(page, n: int) -> list[float]:
+    """Seconds from mouse-up to the right digit shown, for n drawings (canvas cleared in between)."""
+    from playwright.sync_api import expect
+
+    digits = [1, 7, 0, 2, 3]  # one stroke each: the time counts from the only mouse-up
+    out = []
+    for i in range(n):
+        d = digits[i % len(digits)]
+        clear_canvas(page)
+        expect(prediction(page)).not_to_have_text(str(d), timeout=30_000)
+        wait_for_app_run(page)
+        page.evaluate("() => { window.__dn.up = null; window.__dn.shown = []; }")
+        draw_digit(page, d)
+        expect(prediction(page)).to_have_text(str(d), timeout=30_000)
+        up, shown = page.evaluate("() => [window.__dn.up, window.__dn.shown]")
+        t_shown = next(t for t, text in shown if text == str(d) and t >= up)
+        out.append((t_shown - up) / 1000)
+    return out
+
+
+def page_ready(browser, url: str, n: int) -> list[float]:
+    """Seconds from navigation start to the empty-canvas prompt, for n fresh tabs."""
+    from playwright.sync_api import expect
+
+    times = []
+    for _ in range(n):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = ctx.new_page()
+        page.add_init_script(
+            "new MutationObserver((_, o) => { if (document.body && /draw a digit/i.test(document.body.innerText)"
+            " && document.querySelector('[data-testid=stMetric]')) { window.__ready = performance.now(); o.disconnect(); } })"
+            ".observe(document, {subtree: true, childList: true, characterData: true});"
+        )
+        page.goto(url)
+        expect(page.get_by_text(EMPTY_PROMPT).first).to_be_visible(timeout=60_000)
+        page.locator(CANVAS).wait_for(timeout=60_000)
+        page.wait_for_function("() => window.__ready !== undefined", timeout=60_000)
+        times.append(page.evaluate("() => window.__ready") / 1000)
+        ctx.close()
+    return times
+
+
+def curve_updates(page, epochs: int) -> dict:
+    """Train (epochs of the default settings) and count chart and progress-bar changes per second."""
+    from playwright.sync_api import expect
+
+    set_number(page, "epochs", epochs)
+    wait_for_app_run(page)
+    page.evaluate("() => { window.__dn.chart = []; window.__dn.progress = []; }")
+    t0 = page.evaluate("() => performance.now()")
+    click_button(page, "train")
+    done = page.get_by_text(re.compile(r"Trained \d+ epochs?|Stopped|diverged|broke down|Converged")).first
+    expect(done).to_be_visible(timeout=300_000)
+    time.sleep(1.0)  # the last redraws after the end
+    chart, prog = page.evaluate("() => [window.__dn.chart, window.__dn.progress]")
+    if len(chart) < 2:
+        return {"chart_updates": len(chart), "chart_updates_per_s": 0.0, "progress_updates_per_s": 0.0, "seconds": 0.0}
+    span = (chart[-1] - chart[0]) / 1000
+    gaps = [(b - a) / 1000 for a, b in zip(chart, chart[1:])]
+    pspan = (prog[-1][0] - prog[0][0]) / 1000 if len(prog) > 1 else 0.0
+    return {
+        "click_to_first_chart_s": (chart[0] - t0) / 1000,
+        "chart_updates": len(chart),
+        "seconds": span,
+        "chart_updates_per_s": (len(chart) - 1) / span if span else 0.0,
+        "chart_gap_median_s": statistics.median(gaps),
+        "chart_gap_max_s": max(gaps),
+        "progress_updates_per_s": (len(prog) - 1) / pspan if pspan else 0.0,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--drawings", type=int, default=10)
+    ap.add_argument("--opens", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=30, help="epochs of the training watched in (c)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    with StreamlitServer(APP, log=Path("/tmp") / "digitnet_ui_latency.log") as server, chromium() as browser:
+        ready = page_ready(browser, server.url, args.opens)
+        ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = ctx.new_page()
+        open_app(page, server.url)
+        page.evaluate(PROBES)
+        lat = mouse_up_to_prediction(page, args.drawings)
+        curves = curve_updates(page, args.epochs)
+        ctx.close()
+
+    result = {
+        "mouse_up_to_prediction_s": {"n": len(lat), "median": statistics.median(lat), "p95": percentile(lat, 95),
+                                     "min": min(lat), "max": max(lat), "all": [round(x, 3) for x in lat]},
+        "page_ready_s": {"first": ready[0], "warm_median": statistics.median(ready[1:]) if len(ready) > 1 else None,
+                         "all": [round(x, 3) for x in ready]},
+        "training_epochs": args.epochs,
+        "curves": curves,
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    m, r = result["mouse_up_to_prediction_s"], result["page_ready_s"]
+    print(f"mouse-up -> prediction shown ({m['n']} drawings): median {m['median'] * 1000:.0f} ms, "
+          f"p95 {m['p95'] * 1000:.0f} ms, min {m['min'] * 1000:.0f} ms, max {m['max'] * 1000:.0f} ms "
+          f"(floor: the canvas's ~200 ms debounce)")
+    print(f"page ready (navigation -> prompt): first open {r['first']:.2f} s, "
+          f"warm median {r['warm_median']:.2f} s over {len(r['all']) - 1} more opens" if r["warm_median"] is not None
+          else f"page ready: {r['first']:.2f} s")
+    c = curves
+    print(f"training {args.epochs} epochs: chart changed {c['chart_updates']} times in {c['seconds']:.1f} s = "
+          f"{c['chart_updates_per_s']:.1f} updates/s (median gap {c.get('chart_gap_median_s', 0) * 1000:.0f} ms, "
+          f"max {c.get('chart_gap_max_s', 0) * 1000:.0f} ms); progress bar {c['progress_updates_per_s']:.1f} updates/s")
+
+
+if __name__ == "__main__":
+    main()
