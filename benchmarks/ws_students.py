@@ -1,0 +1,273 @@
+"""Simulated students that speak Streamlit's websocket protocol directly (no browser).
+
+One real Chromium tab records what the page sends when a person draws each digit,
+presses Clear, sets Epochs and presses Train (BackMsg protobufs: the widget ids of
+keyed widgets are the same in every session). A `WsStudent` then opens its own
+session on /_stcore/stream and replays those messages, answering the server's
+auto-rerun requests for the live panel the way the page's timer does. It costs the
+machine almost nothing, so N of them load the server the way N students on their
+own computers would; the time from sending a drawing to receiving the Prediction
+metric is the server's part of mouse-up -> prediction (the page adds the canvas's
+~200 ms debounce and its own rendering).
+
+Used by load_test.py; nothing here is a test on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from browser_support import DIGITS  # noqa: E402
+
+DRAW_DIGITS = [1, 7, 0, 2, 3]
+
+
+@dataclass
+class Recording:
+    load: bytes
+    draw: dict[int, bytes]  # digit -> the rerun carrying the canvas with it drawn
+    clear: list[bytes]  # Clear's trigger, then the canvas's empty drawing
+    train: bytes  # Train's trigger (Epochs as recorded: set it with with_epochs)
+    auto: bytes  # an auto-rerun of the live panel (fragment)
+
+    def with_epochs(self, msg: bytes, epochs: int) -> bytes:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        m = BackMsg()
+        m.ParseFromString(msg)
+        for w in m.rerun_script.widget_states.widgets:
+            if w.id.endswith("-epochs"):
+                w.int_value = epochs
+        m.rerun_script.query_string = re.sub(r"epochs=\d+", f"epochs={epochs}", m.rerun_script.query_string)
+        return m.SerializeToString()
+
+
+def record(page, expect_prediction) -> Recording:
+    """Drive one real page (sync Playwright) and keep the messages it sends."""
+    from browser_support import clear_canvas, click_button, draw_digit, prediction, set_number, wait_for_app_run
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    sent: list[tuple[str, bytes]] = []
+    tag = ["load"]
+    page.on("websocket", lambda ws: ws.on("framesent", lambda p: isinstance(p, bytes) and sent.append((tag[0], p))))
+    page.reload()
+    wait_for_app_run(page)
+    page.locator(".st-key-canvas canvas.upper-canvas").wait_for(timeout=60_000)
+    time.sleep(0.5)
+    draws = {}
+    for d in DRAW_DIGITS:
+        tag[0] = f"clear{d}"
+        clear_canvas(page)
+        expect_prediction(prediction(page), "—")
+        wait_for_app_run(page)
+        tag[0] = f"draw{d}"
+        draw_digit(page, d)
+        expect_prediction(prediction(page), str(d))
+        wait_for_app_run(page)
+    tag[0] = "clear"
+    clear_canvas(page)
+    expect_prediction(prediction(page), "—")
+    wait_for_app_run(page)
+    tag[0] = "epochs"
+    set_number(page, "epochs", 500)  # long enough to record the live panel's auto-reruns; stopped below
+    wait_for_app_run(page)
+    tag[0] = "train"
+    click_button(page, "train")
+    deadline = time.monotonic() + 30
+    auto = None
+    while time.monotonic() < deadline and auto is None:
+        page.wait_for_timeout(200)
+        for t, p in sent:
+            m = BackMsg()
+            m.ParseFromString(p)
+            if t == "train" and m.WhichOneof("type") == "rerun_script" and m.rerun_script.fragment_id:
+                auto = p
+                break
+    stop = page.locator(".st-key-stop button:visible").first
+    if stop.is_enabled():
+        stop.click()
+
+    def reruns(t):
+        out = []
+        for tg, p in sent:
+            m = BackMsg()
+            m.ParseFromString(p)
+            if tg == t and m.WhichOneof("type") == "rerun_script" and not m.rerun_script.fragment_id:
+                out.append(p)
+        return out
+
+    for d in DRAW_DIGITS:
+        draws[d] = reruns(f"draw{d}")[-1]  # the last: the whole stroke
+    load = next(p for t, p in sent if t == "load")
+    if auto is None:
+        raise RuntimeError("no auto-rerun of the live panel was recorded")
+    return Recording(load=load, draw=draws, clear=reruns("clear"), train=reruns("train")[0], auto=auto)
+
+
+@dataclass
+class WsStudent:
+    number: int
+    trainer: bool
+    url: str
+    rec: Recording
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (wall time sent, seconds)
+    failures: list[str] = field(default_factory=list)
+    exceptions: int = 0
+    outcome: str | None = None
+    waited: bool = False
+    max_ahead: int | None = None
+    train_clicked: float | None = None
+    train_ended: float | None = None
+    runs: int = 0
+    progress_seen: float | None = None  # when a progress bar (a run training) last arrived
+    _ws: object = None
+    _reader: asyncio.Task | None = None
+    _auto: asyncio.Task | None = None
+    _prediction: str | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _finished: asyncio.Event = field(default_factory=asyncio.Event)
+    _auto_interval: float | None = None
+    _texts: list[str] = field(default_factory=list)
+    _states: bytes | None = None  # the widget states last sent (an auto-rerun carries them too)
+
+    async def _send(self, msg: bytes) -> None:
+        """Send a recorded rerun, remembering its widget values (without button triggers)."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.WidgetStates_pb2 import WidgetStates
+
+        m = BackMsg()
+        m.ParseFromString(msg)
+        if m.WhichOneof("type") == "rerun_script" and not m.rerun_script.fragment_id:
+            keep = WidgetStates()
+            for w in m.rerun_script.widget_states.widgets:
+                if w.WhichOneof("value") not in ("trigger_value", "string_trigger_value", "json_trigger_value"):
+                    keep.widgets.add().CopyFrom(w)
+            self._states = keep.SerializeToString()
+            self._query = m.rerun_script.query_string
+        await self._ws.send(msg)
+
+    def _auto_message(self) -> bytes:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        m = BackMsg()
+        m.ParseFromString(self.rec.auto)
+        if self._states is not None:
+            m.rerun_script.widget_states.ParseFromString(self._states)
+            m.rerun_script.query_string = self._query
+        return m.SerializeToString()
+
+    async def connect(self, timeout: float = 90) -> float:
+        import websockets
+
+        t0 = time.monotonic()
+        ws_url = self.url.replace("http://", "ws://") + "/_stcore/stream"
+        self._ws = await websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout)
+        self._reader = asyncio.create_task(self._read())
+        self._auto = asyncio.create_task(self._auto_rerun())
+        self._finished.clear()
+        await self._send(self.rec.load)
+        await asyncio.wait_for(self._wait_prediction(lambda v: v is not None), timeout)
+        return time.monotonic() - t0
+
+    async def close(self) -> None:
+        for task in (self._auto, self._reader):
+            if task is not None:
+                task.cancel()
+        if self._ws is not None:
+            await self._ws.close()
+            self._ws = None
+
+    async def _read(self) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        async for raw in self._ws:
+            m = ForwardMsg()
+            m.ParseFromString(raw)
+            kind = m.WhichOneof("type")
+            if kind == "delta" and m.delta.WhichOneof("type") == "new_element":
+                el = m.delta.new_element
+                which = el.WhichOneof("type")
+                if which == "metric" and el.metric.label == "Prediction":
+                    self._prediction = el.metric.body
+                    self._changed.set()
+                elif which == "exception":
+                    self.exceptions += 1
+                    self.failures.append(f"exception: {el.exception.message[:120]}")
+                elif which == "progress":
+                    self.progress_seen = time.monotonic()
+                elif which == "alert":
+                    self._texts.append(el.alert.body)
+                    self._note(el.alert.body)
+                elif which == "markdown":
+                    self._note(el.markdown.body)
+            elif kind == "auto_rerun":
+                self._auto_interval = m.auto_rerun.interval
+            elif kind == "stop_auto_rerun":
+                self._auto_interval = None
+            elif kind == "script_finished":
+                self._finished.set()
+
+    def _note(self, text: str) -> None:
+        m = re.search(r"Waiting for a free training slot: (\d+) ahead", text)
+        if m:
+            self.waited = True
+            self.max_ahead = max(self.max_ahead or 0, int(m.group(1)))
+        if self.runs and re.match(rf"Run {self.runs}(:| diverged)", text) and self.outcome is None:
+            self.outcome = text.strip()
+            self.train_ended = time.monotonic()
+
+    async def _auto_rerun(self) -> None:
+        """What the page's timer does while the live panel has run_every set."""
+        while True:
+            await asyncio.sleep(self._auto_interval or 0.3)
+            if self._auto_interval and self._ws is not None:
+                await self._ws.send(self._auto_message())
+
+    async def _wait_prediction(self, ok) -> str:
+        while not ok(self._prediction):
+            self._changed.clear()
+            await self._changed.wait()
+        return self._prediction
+
+    async def draw(self, digit: int, timeout: float = 90) -> None:
+        """Clear, then send the drawing; time until the Prediction metric shows a digit."""
+        for msg in self.rec.clear:
+            self._finished.clear()
+            await self._send(msg)
+        await asyncio.wait_for(self._wait_prediction(lambda v: v is not None and not v.isdigit()), timeout)
+        await asyncio.wait_for(self._finished.wait(), timeout)  # the page is drawn: now the person draws
+        await asyncio.sleep(0.5)
+        wall = time.monotonic()
+        self._prediction = None
+        await self._send(self.rec.draw[digit])
+        await asyncio.wait_for(self._wait_prediction(lambda v: v is not None and v.isdigit()), timeout)
+        self.latencies.append((wall, time.monotonic() - wall))
+
+    async def train(self, epochs: int) -> None:
+        self.runs += 1
+        self.outcome = None
+        self.train_clicked = time.monotonic()
+        await self._send(self.rec.with_epochs(self.rec.train, epochs))
+
+    async def wait_trained(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.outcome is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        if self.outcome is None:
+            self.outcome = "no end notice within the time limit"
+
+    async def rounds(self, n: int) -> None:
+        for r in range(n):
+            try:
+                await self.draw(DRAW_DIGITS[(self.number + r) % len(DRAW_DIGITS)])
+            except Exception as e:
+                self.failures.append(f"drawing round {r}: {type(e).__name__}")
+
+
+assert set(DRAW_DIGITS) <= set(DIGITS)
