@@ -96,14 +96,12 @@ def sklearn_epoch_seconds(data, hidden, batch_size, epochs, lr=0.1):
 
 
 def predict_latency(net) -> float:
-    """Seconds for one 280x280 canvas: preprocessing plus the forward pass."""
-    rng = np.random.default_rng(0)
-    canvas = np.zeros((280, 280, 4), np.uint8)
-    canvas[..., 3] = 255
-    for _ in range(60):  # a scribble of thick dots, like a drawn stroke
-        r, c = rng.integers(60, 220, 2)
-        canvas[r - 8 : r + 8, c - 8 : c + 8, :3] = 255
-    return median_time(lambda: net.predict_proba(from_canvas(canvas).x), 300)
+    """Median seconds for one 280x280 canvas, preprocessing plus the forward
+    pass, over synthetic mouse-drawn digits (benchmarks/canvas_sets.py)."""
+    from canvas_sets import make_strokes
+
+    canvases, _ = make_strokes(40, seed=1)
+    return statistics.median(median_time(lambda c=c: net.predict_proba(from_canvas(c).x), 20) for c in canvases)
 
 
 def main() -> int:
