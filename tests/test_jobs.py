@@ -79,12 +79,18 @@ def test_starting_twice_starts_one_thread(small):
     assert job.join(1)
 
 
-def test_queue_is_first_come_first_served_and_reports_positions(small):
+def three_jobs_one_slot(small):
+    """Three long jobs started in order on one slot, once the first is running."""
     slots = Slots(1)
-    a, b, c = (make_job(long_config(), small, slots=slots) for _ in range(3))
-    for job in (a, b, c):
+    jobs = [make_job(long_config(), small, slots=slots) for _ in range(3)]
+    for job in jobs:
         job.start()
-    assert wait_for(lambda: a.running)
+    assert wait_for(lambda: jobs[0].running)
+    return slots, jobs
+
+
+def test_queue_is_first_come_first_served_and_reports_positions(small):
+    slots, (a, b, c) = three_jobs_one_slot(small)
     time.sleep(0.2)  # b and c must still be waiting, in order
     assert (b.status, c.status) == ("waiting", "waiting")
     assert (b.snapshot().ahead, c.snapshot().ahead) == (0, 1)
@@ -98,11 +104,7 @@ def test_queue_is_first_come_first_served_and_reports_positions(small):
 
 
 def test_stopping_a_waiting_job_removes_it_from_the_queue(small):
-    slots = Slots(1)
-    a, b, c = (make_job(long_config(), small, slots=slots) for _ in range(3))
-    for job in (a, b, c):
-        job.start()
-    assert wait_for(lambda: a.running)
+    slots, (a, b, c) = three_jobs_one_slot(small)
     b.stop()
     assert b.join(0.5)
     snap = b.snapshot()
