@@ -127,6 +127,7 @@ def train(
     steps_per_epoch = 1 if config.batch_size is None or config.batch_size >= m else math.ceil(m / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     history, step, alpha = History(), 0, config.lr
+    batch = np.empty((min(config.batch_size or m, m), X_rows.shape[1]), dtype=X_rows.dtype)
     last_good = net.copy()  # the weights before the last step, restored if that step blows up
     checkpoint = net.copy()  # the weights at the last healthy validation check
     best_val, best_net, checks_without_gain = math.inf, None, 0
@@ -141,7 +142,9 @@ def train(
         for idx in batches(m, config.batch_size, rng):
             if should_stop is not None and should_stop():
                 return finish("stopped", f"Stopped after {step} steps ({step / steps_per_epoch:.2f} epochs); the weights learnt so far are kept.")
-            rows = X_rows if idx is None else X_rows[idx]
+            # the batch's rows are copied into one reused array: a fresh 400 kB
+            # array per step would cost the allocator more than the copy itself
+            rows = X_rows if idx is None else np.take(X_rows, idx, axis=0, out=batch[: len(idx)], mode="clip")
             if augment is not None:
                 rows = augment(rows, rng)
             X, Y = rows.T, one_hot(y if idx is None else y[idx], dtype=rows.dtype)  # X: (784 x m), Y: (10 x m)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from digitnet.network import Network, cross_entropy, one_hot, parse_hidden, relu_prime, softmax
+from digitnet.network import BLOCK, Network, W_dot, _example_blocks, cross_entropy, dZ_dot_At, one_hot, parse_hidden, relu_prime, softmax
 from digitnet.optim import SGD
 
 
@@ -95,6 +95,20 @@ def test_full_batch_step_is_the_notes_update_rule():
     SGD().update(net.params, net.backward(net.forward(X), one_hot(y, dtype=np.float64)), alpha=0.5)
     for name, want in zip(("W1", "b1", "W2", "b2"), expected):
         np.testing.assert_allclose(net.params[name], np.array(want), rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("m", [BLOCK + 1, 128, 200, 1000])
+def test_products_taken_a_block_of_examples_at_a_time_equal_the_whole_products(m):
+    rng = np.random.default_rng(m)
+    W, A, dZ = rng.standard_normal((10, 784)), rng.standard_normal((784, m)), rng.standard_normal((10, m))
+    assert _example_blocks(10, 784, m) is not None  # these shapes do take the blocked path
+    np.testing.assert_allclose(W_dot(W, A), W @ A, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dZ_dot_At(dZ, A), dZ @ A.T, rtol=1e-12, atol=1e-10)
+
+
+def test_wide_layers_and_small_batches_are_multiplied_whole():
+    assert _example_blocks(800, 784, 128) is None
+    assert _example_blocks(10, 784, BLOCK) is None
 
 
 def test_initial_loss_is_about_ln_10():
