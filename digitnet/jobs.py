@@ -1,17 +1,24 @@
 """Background training for the app: one job per person, a fair queue for the machine.
 
-A `TrainingJob` runs `train()` in a thread so that the page stays usable while
-the network learns: the app reads a consistent `snapshot()` of the curves a
-few times a second and predicts with `job.net`, which `train()` updates in
-place. `stop()` takes effect before the next step.
+A `TrainingJob` trains in a worker process, so that the page stays usable
+while the network learns: a thread of the server waits for the job's turn,
+starts the process and relays its reports, and the app reads a consistent
+`snapshot()` of the curves a few times a second and predicts with `job.net`,
+whose weights the worker sends a few times a second. `stop()` takes effect
+before the next step.
+
+Why processes and not threads: a small network's step is a few dozen tiny
+NumPy calls, during which Python holds its global lock; two trainings in the
+server's own process left its pages a fraction of one core, and drawings
+waited seconds for their prediction. A worker has its own interpreter, runs at
+a lower CPU priority than the server, and maps the shared MNIST arrays instead
+of copying them (digitnet.shared).
 
 Thirty students share one small server, so trainings take turns: `Slots` is a
 process-wide first-come-first-served queue that lets at most `n` jobs train at
 once (one per CPU core) and tells the others how many are ahead of them. Each
-job runs on one BLAS thread (`limit_blas_threads`), so one training cannot
-take every core, and small matrices are faster on one thread anyway; and at a
-lower CPU priority than the server (Linux), so drawings are read quickly
-while the cores train.
+worker runs on one BLAS thread (`limit_blas_threads`), so one training cannot
+take every core, and small matrices are faster on one thread anyway.
 
 A job whose page was closed must not hold its slot: the app calls `beat()`
 whenever it draws the page (a live fragment does so several times a second),
@@ -26,25 +33,32 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import queue
+import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import shared
 from .network import N_CLASSES, N_INPUT, Network
-from .train import Progress, TrainConfig, TrainResult, train
+from .train import History, Progress, TrainConfig, TrainResult, train
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_TIMEOUT = 25.0  # seconds without a beat after which a job's page is taken to be gone
-# Training threads run at a lower CPU priority than the server's (Linux "nice"), so
+# Training processes run at a lower CPU priority than the server (Unix "nice"), so
 # that pages stay quick while the cores train; 0 turns this off.
-NICE = int(os.environ.get("DIGITNET_TRAINING_NICE", "5") or 0)
-POLL = 0.1  # seconds between checks of stop/heartbeat while waiting for a slot
+NICE = int(os.environ.get("DIGITNET_TRAINING_NICE", "10") or 0)
+POLL = 0.1  # seconds between checks of stop/heartbeat
+STOP_GRACE = 10.0  # seconds a worker asked to stop may take before it is ended by force
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)  # so that a worker imports this very digitnet
 DONE = ("finished", "converged", "stopped", "diverged", "failed")
 
 
@@ -179,7 +193,7 @@ class TrainingJob:
         alive: Callable[[], bool] | None = None,
     ):
         self.config = config
-        self.net = Network.init((N_INPUT, *config.hidden, N_CLASSES), config.seed)  # trained in place
+        self.net = Network.init((N_INPUT, *config.hidden, N_CLASSES), config.seed)  # its weights follow the worker's
         self._data = data
         self._slots = slots
         self._timeout = heartbeat_timeout
@@ -197,6 +211,7 @@ class TrainingJob:
         self._started = self._ended = None
         self.abandoned = False
         self.result: TrainResult | None = None
+        self.worker_pid: int | None = None  # the training process, once started
 
     # -- control (any thread) -------------------------------------------
 
@@ -272,27 +287,83 @@ class TrainingJob:
         return False
 
     def _run(self) -> None:
-        _lower_priority()
+        """The server-side thread of a job: wait for a slot, then start and watch the worker.
+        The slot is given back before the job says it is done."""
         try:
-            while not self._slots.wait_turn(self, POLL):
-                if self._should_stop():
-                    why = "the page was closed" if self.abandoned else "Stop was pressed"
-                    self._end("stopped", f"Stopped while waiting for a training slot ({why}); nothing was trained.")
-                    return
-            with self._lock:
-                self._status, self._started = "running", time.perf_counter()
-            X, y, X_val, y_val = self._data
-            result = train(self.net, X, y, X_val, y_val, self.config, self._on_progress, self._should_stop)
-            self.result = result
-            message = result.message
-            if result.status == "stopped" and self.abandoned:
-                message = f"Stopped because the page was closed; {message[0].lower()}{message[1:]}"
-            self._end(result.status, message)
+            status, message = self._wait_and_train()
         except Exception as e:  # a bug or out of memory: said on the page, logged in full, slot freed
             log.exception("training failed")
-            self._end("failed", f"Training failed: {e}")
+            status, message = "failed", f"Training failed: {e}"
         finally:
             self._slots.leave(self)
+        self._end(status, message)
+
+    def _wait_and_train(self) -> tuple[str, str]:
+        while not self._slots.wait_turn(self, POLL):
+            if self._should_stop():
+                why = "the page was closed" if self.abandoned else "Stop was pressed"
+                return "stopped", f"Stopped while waiting for a training slot ({why}); nothing was trained."
+        with self._lock:
+            self._status, self._started = "running", time.perf_counter()
+        return self._watch_worker()
+
+    def _watch_worker(self) -> tuple[str, str]:
+        """Start the worker (digitnet.worker), relay its reports, pass on Stop."""
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "digitnet.worker", str(NICE)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))},
+        )
+        self.worker_pid = worker.pid
+        reports: queue.Queue = queue.Queue()
+        threading.Thread(target=_read_reports, args=(worker.stdout, reports), name="digitnet-reports", daemon=True).start()
+        try:
+            data = tuple(shared.ref(a) for a in self._data)
+            pickle.dump((self.config, self.net.params, data), worker.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            worker.stdin.flush()
+            stop_asked_at = None
+            while True:
+                if stop_asked_at is None and self._should_stop():
+                    worker.stdin.close()  # the worker stops before its next step
+                    stop_asked_at = time.monotonic()
+                if stop_asked_at is not None and time.monotonic() - stop_asked_at > STOP_GRACE:
+                    raise RuntimeError("the training process did not stop when asked")
+                try:
+                    report = reports.get(timeout=POLL)
+                except queue.Empty:
+                    continue
+                if report is None:
+                    raise RuntimeError(f"the training process ended unexpectedly (exit code {worker.wait(1.0)})")
+                kind, payload = report
+                if kind == "progress":
+                    steps, params = payload
+                    for p in steps:
+                        self._on_progress(p)
+                    if params is not None:
+                        self.net.params = params  # one assignment: a prediction sees old or new weights, never a mix
+                elif kind == "done":
+                    return self._result(*payload)
+                else:  # "error": a sentence
+                    raise RuntimeError(payload)
+        finally:
+            for stream in (worker.stdin, worker.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            try:
+                worker.wait(1.0)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+
+    def _result(self, status: str, message: str, seconds: float, epochs: float, params: dict, history: History) -> tuple[str, str]:
+        self.net.params = params
+        self.result = TrainResult(self.net, history, status, message, seconds, epochs)
+        if status == "stopped" and self.abandoned:
+            message = f"Stopped because the page was closed; {message[0].lower()}{message[1:]}"
+        return status, message
 
     def _on_progress(self, p: Progress) -> None:
         with self._lock:
@@ -312,14 +383,13 @@ class TrainingJob:
             self._ended = time.perf_counter()
 
 
-def _lower_priority() -> None:
-    """Make the calling thread yield the CPU to the server's threads (Linux only:
-    there a thread has its own nice value; elsewhere this would renice a process)."""
-    if NICE and sys.platform.startswith("linux"):
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
-        except OSError:
-            pass
+def _read_reports(stream, reports: queue.Queue) -> None:
+    """Unpickle a worker's reports as they come; None once it has gone quiet for good."""
+    try:
+        while True:
+            reports.put(pickle.load(stream))
+    except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+        reports.put(None)
 
 
 # -- what one training may cost on a shared machine ---------------------------

@@ -149,9 +149,9 @@ class Network:
         """Forward propagation. Returns every Z<l> and A<l> (A0 = X), which
         backward needs and which the app shows."""
         cache = {"A0": X}
-        A = X
+        A, params = X, self.params  # one dict for the whole pass, even if the weights are replaced meanwhile
         for l in range(1, self.L + 1):
-            W, b = self.params[f"W{l}"], self.params[f"b{l}"]
+            W, b = params[f"W{l}"], params[f"b{l}"]
             Z = W_dot(W, A) + b  # (n_l x m) = (n_l x n_{l-1})(n_{l-1} x m) + (n_l x 1)
             A = softmax(Z) if l == self.L else relu(Z)
             cache[f"Z{l}"], cache[f"A{l}"] = Z, A

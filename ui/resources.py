@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+import dataclasses
+
 from digitnet import data as _data
+from digitnet import shared
 from digitnet.data import FILES, MNIST, DataError, load_mnist
 from digitnet.explain import Evaluation, evaluate
 from digitnet.jobs import limit_blas_threads
@@ -38,9 +41,11 @@ def _stat(path) -> tuple[int, int]:
 @st.cache_resource(show_spinner="Loading the 70,000 MNIST digits (once for everyone)…", max_entries=1)
 def _dataset(directory: str, signature: tuple) -> MNIST | str:
     try:
-        return load_mnist(directory)
+        data = load_mnist(directory)
     except DataError as e:
         return str(e)
+    # the training set into shared memory, so that training processes map it rather than copy it
+    return dataclasses.replace(data, **shared.share({"train_images": data.train_images, "train_labels": data.train_labels}))
 
 
 @st.cache_resource(show_spinner=False)
