@@ -324,6 +324,23 @@ def test_look_inside_and_the_test_set_show_the_model(app, mnist):
     assert accuracy.endswith("%") and 60 < float(accuracy[:-1]) <= 100
 
 
+def test_look_inside_pictures_are_inline_not_media_files(app, mnist):
+    """The weight pictures and heat strips are PNG data: URLs in the page, not st.image
+    media files, which the live panel's frequent reruns can drop (a broken picture, HTTP 404)."""
+
+    def inline() -> list[str]:
+        return [m.value for m in app.markdown if 'src="data:image/png;base64,' in m.value]
+
+    assert len(inline()) == 2 and not app.get("imgs")  # no drawing: what the network sees (blank), the weight grid
+    app.file_uploader(key="upload_image").set_value(("digit.png", digit_png(mnist, 0), "image/png")).run()
+    no_problems(app)
+    assert len(inline()) == 4 and not app.get("imgs")  # and the 800-unit Z1 and A1 as heat strips
+    set_training(app, hidden="8")
+    train(app)
+    assert sum(v.count("unit ") for v in inline()) == 8  # small layers: one captioned picture per unit
+    assert any("unit " in v and "A = " in v for v in inline())
+
+
 def test_missing_mnist_still_lets_people_draw(monkeypatch, tmp_path, mnist):
     monkeypatch.setattr(data_module, "MNIST_DIR", tmp_path)
     at = AppTest.from_file(APP, default_timeout=30).run()

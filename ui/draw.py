@@ -9,6 +9,7 @@ from digitnet.explain import Reading, read, upscale
 from digitnet.preprocess import PreprocessError, Preprocessed, from_bytes, from_canvas
 
 from . import charts
+from .pictures import picture
 from .state import Session, session
 
 CANVAS = 280  # px, ten times MNIST's 28
@@ -118,7 +119,7 @@ def prediction_panel(s: Session) -> Reading:
         else:
             st.success(reading.sentence())
         seen = reading.pre.image28 if reading.pre.image28 is not None else np.zeros((28, 28), np.uint8)
-        st.image(upscale(seen, 5), caption="What the network sees: 28 × 28 pixels", width=140)
+        picture(upscale(seen, 5), width=140, caption="What the network sees: 28 × 28 pixels")
     with bars:
         st.altair_chart(charts.probabilities(reading.proba), width="stretch")
         st.caption(f"Read by {name}.")

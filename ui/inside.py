@@ -11,6 +11,7 @@ from digitnet.explain import Reading, diverging, read, upscale, weight_grid
 from digitnet.network import Network
 from digitnet.preprocess import from_canvas
 
+from .pictures import img_tag, picture
 from .state import Session
 
 MAX_BARS = 40  # layers up to this size get one bar per unit; wider ones a heat strip
@@ -139,8 +140,8 @@ def _layer_numbers(reading: Reading, l: int, L: int, kind: str) -> None:
         cols = 40
         grid = np.full((-(-n // cols)) * cols, np.nan)
         grid[:n] = values
-        picture = diverging(np.nan_to_num(grid).reshape(-1, cols), float(np.abs(values).max()) or 1.0)
-        st.image(upscale(picture, 8), width=320)
+        strip = diverging(np.nan_to_num(grid).reshape(-1, cols), float(np.abs(values).max()) or 1.0)
+        picture(upscale(strip, 8), width=320)
         st.caption(f"{n} numbers, one square per unit, 40 to a row: red positive, blue negative, white 0.")
 
 
@@ -160,8 +161,14 @@ def _weights(net: Network, reading: Reading) -> None:
     if n <= 20:
         tiles = [upscale(diverging(net.params["W1"][j].reshape(28, 28)), 4) for j in order]
         captions = [f"unit {j}" + ("" if a1 is None else f": A = {a1[j]:.2f}") for j in order]
-        st.image(tiles, caption=captions, width=112)
+        figures = "".join(
+            f'<figure style="margin:0;text-align:center">{img_tag(tile, 112)}'
+            f'<figcaption style="font-size:0.875rem;opacity:0.6">{caption}</figcaption></figure>'
+            for tile, caption in zip(tiles, captions)
+        )
+        st.markdown(f'<div style="display:flex;flex-wrap:wrap;gap:0.5rem 1rem">{figures}</div>', unsafe_allow_html=True)
     else:
-        st.image(weight_grid(net, order, cols=10, scale=3), width=min(10 * 86, 900))
+        grid = weight_grid(net, order, cols=10, scale=3)
+        picture(grid, width=grid.shape[1])
     if net.L > 2:
         st.caption("Deeper layers combine the first layer's patterns, so their weights are not pictures of pixels.")
