@@ -48,7 +48,7 @@ import numpy as np
 
 from . import shared
 from .network import N_CLASSES, N_INPUT, Network
-from .train import History, Progress, TrainConfig, TrainResult, train
+from .train import History, Progress, TrainConfig, TrainResult
 
 log = logging.getLogger(__name__)
 
