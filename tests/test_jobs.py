@@ -1,7 +1,6 @@
 """Background training jobs: start, stop, the fair queue, abandoned pages, snapshots."""
 
 import os
-import sys
 import threading
 import time
 
