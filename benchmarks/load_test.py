@@ -34,7 +34,7 @@ contacted; every wait is bounded, and the whole run stops itself after --deadlin
     sent no heartbeat for 25 s and is no longer connected);
  6. counts errors (exception elements, console errors and failed requests in the tabs,
     exceptions and time-outs for the protocol students, tracebacks in the server log)
-    and reads the server's memory (VmRSS) at start, after the first session, after all
+    and reads the memory of the server and its training processes (PSS) at start, after the first session, after all
     N, after the trainings and --settle seconds after everyone left.
 
 The server's scheduling group is raised to nice -10 (--server-nice; Linux schedules
@@ -279,6 +279,19 @@ def set_autogroup_nice(pid: int, nice: int) -> bool:
         return False
 
 
+def memory_mb(server_pid: int) -> float:
+    """Memory of the server and its training processes, in MiB: the sum of their PSS
+    (proportional set size), which counts the shared MNIST block once, not once per process."""
+    total_kb = 0
+    for pid in [server_pid, *descendants(server_pid)]:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                total_kb += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+        except (OSError, StopIteration):
+            pass
+    return total_kb / 1024
+
+
 def descendants(root: int) -> list[int]:
     parent = {}
     for d in os.listdir("/proc"):
@@ -352,7 +365,7 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
 
             await asyncio.gather(*(open_one(s) for s in batch))
         await asyncio.sleep(2.0)
-        mem[f"{args.students} sessions"] = server.rss_mb()
+        mem[f"{args.students} sessions"] = memory_mb(server.proc.pid)
 
         # 2 + 3. A third press Train at the same moment; everyone draws.
         await asyncio.gather(*(set_epochs(s.page, args.epochs) for s in tabs if s.trainer))
@@ -378,7 +391,7 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
         own1, all1 = cpu_split()
         out["test_cpu_percent"] = 100 * (own1 - own0) / (t1 - t0)  # server + browser + driver + protocol students
         out["other_programs_cpu_percent"] = max(0.0, 100 * ((all1 - all0) - (own1 - own0)) / (t1 - t0))
-        mem["after the trainings"] = server.rss_mb()
+        mem["after the trainings"] = memory_mb(server.proc.pid)
         exc = sum(await asyncio.gather(*(exceptions_on(s) for s in tabs))) + sum(b.exceptions for b in bots)
 
         # 5. Tabs closed mid-training free their slots.
@@ -395,7 +408,7 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
             await b.close()
         await browser.close()
     await asyncio.sleep(args.settle)
-    mem[f"all sessions closed (+{args.settle:.0f} s)"] = server.rss_mb()
+    mem[f"all sessions closed (+{args.settle:.0f} s)"] = memory_mb(server.proc.pid)
 
     log = SERVER_LOG.read_text(errors="replace")
     train_start = min(s.train_clicked for s in trainers)
@@ -498,7 +511,7 @@ def table(r: dict) -> str:
                                           f"(load average at start {r['load_average_at_start']:.1f})"),
         ("errors", f"{r['exceptions_on_pages']} exception elements, {r['console_errors']} console errors or failures, "
                    f"{r['reconnections']} reconnections, {r['server_log_tracebacks']} server tracebacks"),
-        ("server memory (RSS)", "; ".join(f"{k}: {v:.0f} MB" for k, v in m.items())),
+        ("server memory (PSS, with its training processes)", "; ".join(f"{k}: {v:.0f} MB" for k, v in m.items())),
         ("memory per extra session", f"{r['memory_per_session_mb']:.1f} MB"),
         ("session closed mid-training", c.get("error") or
          f"queued behind 2 long runs: {c['queued_behind_two_long_runs']}; its run started "
@@ -543,10 +556,10 @@ def main() -> None:
         if args.server_nice and not set_autogroup_nice(server.proc.pid, args.server_nice):
             print("could not raise the server's scheduling priority (not root?)", file=sys.stderr)
         time.sleep(1.0)
-        out["memory_mb"]["server started"] = server.rss_mb()
+        out["memory_mb"]["server started"] = memory_mb(server.proc.pid)
         rec = record_messages(server.url)  # the first session: MNIST and the model are loaded here
         time.sleep(1.0)
-        out["memory_mb"]["1 session"] = server.rss_mb()
+        out["memory_mb"]["1 session"] = memory_mb(server.proc.pid)
         result = asyncio.run(asyncio.wait_for(run(args, server, rec, out), timeout=args.deadline))
     finally:
         server.stop()

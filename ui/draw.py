@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from digitnet.explain import Reading, read, upscale
+from digitnet.explain import Reading, read
 from digitnet.preprocess import PreprocessError, Preprocessed, from_bytes, from_canvas
 
 from . import charts
@@ -119,7 +119,7 @@ def prediction_panel(s: Session) -> Reading:
         else:
             st.success(reading.sentence())
         seen = reading.pre.image28 if reading.pre.image28 is not None else np.zeros((28, 28), np.uint8)
-        picture(upscale(seen, 5), width=140, caption="What the network sees: 28 × 28 pixels")
+        picture(seen, width=140, caption="What the network sees: 28 × 28 pixels")
     with bars:
         st.altair_chart(charts.probabilities(reading.proba), width="stretch")
         st.caption(f"Read by {name}.")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from digitnet.explain import Reading, diverging, read, upscale, weight_grid
+from digitnet.explain import Reading, diverging, read, weight_grid
 from digitnet.network import Network
 from digitnet.preprocess import from_canvas
 
@@ -141,7 +141,7 @@ def _layer_numbers(reading: Reading, l: int, L: int, kind: str) -> None:
         grid = np.full((-(-n // cols)) * cols, np.nan)
         grid[:n] = values
         strip = diverging(np.nan_to_num(grid).reshape(-1, cols), float(np.abs(values).max()) or 1.0)
-        picture(upscale(strip, 8), width=320)
+        picture(strip, width=320)  # the browser scales it up, pixels kept square
         st.caption(f"{n} numbers, one square per unit, 40 to a row: red positive, blue negative, white 0.")
 
 
@@ -159,7 +159,7 @@ def _weights(net: Network, reading: Reading) -> None:
         f"Red pixels push the unit's Z up where there is ink, blue ones push it down. {n} hidden units, {which}."
     )
     if n <= 20:
-        tiles = [upscale(diverging(net.params["W1"][j].reshape(28, 28)), 4) for j in order]
+        tiles = [diverging(net.params["W1"][j].reshape(28, 28)) for j in order]
         captions = [f"unit {j}" + ("" if a1 is None else f": A = {a1[j]:.2f}") for j in order]
         figures = "".join(
             f'<figure style="margin:0;text-align:center">{img_tag(tile, 112)}'
@@ -168,7 +168,7 @@ def _weights(net: Network, reading: Reading) -> None:
         )
         st.markdown(f'<div style="display:flex;flex-wrap:wrap;gap:0.5rem 1rem">{figures}</div>', unsafe_allow_html=True)
     else:
-        grid = weight_grid(net, order, cols=10, scale=3)
-        picture(grid, width=grid.shape[1])
+        grid = weight_grid(net, order, cols=10, scale=1, gap=1)  # shown 3x: a small PNG, scaled up by the browser
+        picture(grid, width=3 * grid.shape[1])
     if net.L > 2:
         st.caption("Deeper layers combine the first layer's patterns, so their weights are not pictures of pixels.")

@@ -7,7 +7,10 @@ then becomes a broken link (HTTP 404). A picture carried in the page cannot."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import threading
+from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
@@ -15,10 +18,29 @@ from PIL import Image
 
 
 def png_data_url(image: np.ndarray) -> str:
-    """An RGB uint8 picture as a data: URL (lossless PNG, pixels kept sharp)."""
+    """A uint8 picture (grey or RGB) as a data: URL of a lossless PNG. Pictures are
+    sent at their own size (28 x 28 for a digit) and scaled up by the browser, and the
+    same picture is encoded once: a page run redraws the same weights many times."""
+    image = np.ascontiguousarray(image)
+    key = hashlib.blake2b(image.tobytes(), digest_size=16, person=str(image.shape).encode()[:16]).digest()
+    with _lock:
+        url = _encoded.get(key)
+        if url is not None:
+            _encoded.move_to_end(key)
+            return url
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    with _lock:
+        _encoded[key] = url
+        while len(_encoded) > CACHED:
+            _encoded.popitem(last=False)
+    return url
+
+
+CACHED = 256  # pictures kept encoded, for every session of the server (a few MB at most)
+_encoded: OrderedDict[bytes, str] = OrderedDict()
+_lock = threading.Lock()
 
 
 def img_tag(image: np.ndarray, width: int) -> str:
