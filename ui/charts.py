@@ -1,10 +1,19 @@
-"""Altair charts, sized and lettered to be read from the back of a classroom."""
+"""Charts, sized and lettered to be read from the back of a classroom.
+
+Each function returns a plain Vega-Lite spec (a dict, drawn with st.vega_lite_chart).
+Not Altair: building Altair charts and validating them against the schema in
+to_dict() took about half of the server's CPU per page run, and the live panel
+redraws three charts several times a second for every student who trains.
+The specs hold their data inline as lists of plain Python values, and no
+"$schema": they are the same in Vega-Lite 5 and 6 (Streamlit draws them with 6).
+"""
 
 from __future__ import annotations
 
-import altair as alt
+import math
+from collections.abc import Iterable
+
 import numpy as np
-import pandas as pd
 
 from digitnet.explain import thin
 from digitnet.jobs import Curves
@@ -16,77 +25,106 @@ SERIES = {"training": "#4c78a8", "validation": "#f58518"}
 RUN_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]  # distinct on a projector
 
 
-def _style(chart: alt.Chart, height: int) -> alt.Chart:
-    return (
-        chart.properties(height=height)
-        .configure_axis(labelFontSize=FONT - 1, titleFontSize=FONT, titleFontWeight="normal", gridOpacity=0.5)
-        .configure_legend(labelFontSize=FONT - 1, titleFontSize=FONT - 1, orient="top-right", title=None, symbolStrokeWidth=4, fillColor="#ffffffcc", padding=6)
-        .configure_title(fontSize=FONT + 1, anchor="start", fontWeight="normal")
-        .configure_view(strokeWidth=0)
-    )
+def _config() -> dict:
+    """The shared style: large lettering, a light grid, no frame, the legend top-right."""
+    return {
+        "view": {"continuousWidth": 300, "continuousHeight": 300, "strokeWidth": 0},
+        "axis": {"labelFontSize": FONT - 1, "titleFontSize": FONT, "titleFontWeight": "normal", "gridOpacity": 0.5},
+        "legend": {"labelFontSize": FONT - 1, "titleFontSize": FONT - 1, "orient": "top-right", "title": None,
+                   "symbolStrokeWidth": 4, "fillColor": "#ffffffcc", "padding": 6},
+        "title": {"fontSize": FONT + 1, "anchor": "start", "fontWeight": "normal"},
+    }
 
 
-def probabilities(proba: np.ndarray | None, height: int = 290) -> alt.Chart:
+def _chart(rows: list[dict], height: int, **spec) -> dict:
+    return {"data": {"values": rows}, "height": height, **spec, "config": _config()}
+
+
+def _number(v: float) -> float | None:
+    """JSON has no NaN or infinity: such a point is left out of the line (null), as Altair did."""
+    return v if math.isfinite(v) else None
+
+
+def _rows(x: Iterable[float], y: Iterable[float], name: str, **same) -> list[dict]:
+    return [{"epoch": float(a), name: _number(float(b)), **same} for a, b in zip(x, y)]
+
+
+def _top(values: Iterable[float | None]) -> float:
+    """The largest value that is a number (infinity counts: a diverged loss fills the axis)."""
+    return max((v for v in values if v is not None and not math.isnan(v)), default=-math.inf)
+
+
+def probabilities(proba: np.ndarray | None, height: int = 290) -> dict:
     """The 10 softmax outputs as bars; the answer stands out; empty bars before a drawing."""
-    p = np.zeros(10) if proba is None else np.asarray(proba, dtype=float)
-    top = int(p.argmax()) if proba is not None else -1
-    df = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": p, "answer": [d == top for d in range(10)]})
-    df["label"] = [f"{v:.0%}" if v >= 0.005 else "" for v in p]
-    base = alt.Chart(df).encode(
-        x=alt.X("digit:N", title=None, sort=None, axis=alt.Axis(labelAngle=0, labelFontSize=FONT + 5, ticks=False, labelOverlap=False)),
-        y=alt.Y("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", tickCount=5)),
-    )
-    bars = base.mark_bar(cornerRadiusTopLeft=3, cornerRadiusTopRight=3).encode(
-        color=alt.condition("datum.answer", alt.value(ACCENT), alt.value(MUTED)),
-        tooltip=[alt.Tooltip("digit:N"), alt.Tooltip("probability:Q", format=".1%")],
-    )
-    text = base.mark_text(dy=-9, fontSize=FONT - 1).encode(text="label:N")
-    return _style(bars + text, height)
+    p = [0.0] * 10 if proba is None else [float(v) for v in np.asarray(proba, dtype=float)]
+    top = int(np.argmax(p)) if proba is not None else -1
+    rows = [
+        {"digit": str(d), "probability": v, "answer": d == top, "label": f"{v:.0%}" if v >= 0.005 else ""}
+        for d, v in enumerate(p)
+    ]
+    encoding = {
+        "x": {"field": "digit", "type": "nominal", "title": None, "sort": None,
+              "axis": {"labelAngle": 0, "labelFontSize": FONT + 5, "ticks": False, "labelOverlap": False}},
+        "y": {"field": "probability", "type": "quantitative", "title": "probability",
+              "scale": {"domain": [0, 1]}, "axis": {"format": "%", "tickCount": 5}},
+    }
+    bars = {
+        "mark": {"type": "bar", "cornerRadiusTopLeft": 3, "cornerRadiusTopRight": 3},
+        "encoding": {
+            **encoding,
+            "color": {"condition": {"test": "datum.answer", "value": ACCENT}, "value": MUTED},
+            "tooltip": [{"field": "digit", "type": "nominal"}, {"field": "probability", "type": "quantitative", "format": ".1%"}],
+        },
+    }
+    labels = {"mark": {"type": "text", "dy": -9, "fontSize": FONT - 1}, "encoding": {**encoding, "text": {"field": "label", "type": "nominal"}}}
+    return _chart(rows, height, layer=[bars, labels])
 
 
-def _curve_frame(curves: Curves) -> tuple[pd.DataFrame, pd.DataFrame]:
-    x, y = thin(curves.epoch, curves.train_loss, 200)  # bucket means: the batch noise smoothed
-    loss = pd.concat(
-        [
-            pd.DataFrame({"epoch": x, "loss": y, "set": "training"}),
-            pd.DataFrame({"epoch": curves.val_epoch, "loss": curves.val_loss, "set": "validation"}),
-        ]
-    )
-    acc = pd.DataFrame({"epoch": curves.val_epoch, "accuracy": curves.val_accuracy, "set": "validation"})
-    return loss, acc
-
-
-def learning_curves(curves: Curves, epochs: float, height: int = 300) -> tuple[alt.Chart, alt.Chart]:
+def learning_curves(curves: Curves, epochs: float, height: int = 300) -> tuple[dict, dict]:
     """Loss (training and validation) and validation accuracy against epochs, on an
     x axis that already spans the whole run, so the curves grow into it."""
-    loss, acc = _curve_frame(curves)
-    x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=[0, max(epochs, 1e-9)], nice=False))
-    color = alt.Color("set:N", scale=alt.Scale(domain=list(SERIES), range=list(SERIES.values())))
-    top = max(2.5, float(np.nanmax(loss["loss"])) if len(loss) else 2.5)
-    loss_chart = (
-        alt.Chart(loss, title="Loss (lower is better)")
-        .mark_line(strokeWidth=3, clip=True, point=len(loss) < 40)
-        .encode(x=x, y=alt.Y("loss:Q", title="cross-entropy", scale=alt.Scale(domain=[0, min(top, 7)])), color=color)
+    x, y = thin(curves.epoch, curves.train_loss, 200)  # bucket means: the batch noise smoothed
+    loss = _rows(x.tolist(), y.tolist(), "loss", set="training") + _rows(
+        curves.val_epoch.tolist(), curves.val_loss.tolist(), "loss", set="validation"
     )
-    acc_chart = (
-        alt.Chart(acc, title="Accuracy on validation digits")
-        .mark_line(strokeWidth=3, point=alt.OverlayMarkDef(size=50), clip=True)
-        .encode(
-            x=x,
-            y=alt.Y("accuracy:Q", title=None, scale=alt.Scale(domain=[_floor(acc["accuracy"]), 1]), axis=alt.Axis(format="%")),
-            color=alt.value(SERIES["validation"]),
-            tooltip=[alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("accuracy:Q", format=".1%")],
-        )
+    acc = _rows(curves.val_epoch.tolist(), curves.val_accuracy.tolist(), "accuracy")
+    x_axis = {"field": "epoch", "type": "quantitative", "title": "epoch", "scale": {"domain": [0, max(epochs, 1e-9)], "nice": False}}
+    top = max(2.5, _top([*y.tolist(), *curves.val_loss.tolist()]))
+    loss_chart = _chart(
+        loss,
+        height,
+        title="Loss (lower is better)",
+        mark={"type": "line", "strokeWidth": 3, "clip": True, "point": len(loss) < 40},  # dots while there are few points
+        encoding={
+            "x": x_axis,
+            "y": {"field": "loss", "type": "quantitative", "title": "cross-entropy", "scale": {"domain": [0, min(top, 7)]}},
+            "color": {"field": "set", "type": "nominal", "scale": {"domain": list(SERIES), "range": list(SERIES.values())}},
+        },
     )
-    return _style(loss_chart, height), _style(acc_chart, height)
+    acc_chart = _chart(
+        acc,
+        height,
+        title="Accuracy on validation digits",
+        mark={"type": "line", "strokeWidth": 3, "point": {"size": 50}, "clip": True},
+        encoding={
+            "x": x_axis,
+            "y": {"field": "accuracy", "type": "quantitative", "title": None,
+                  "scale": {"domain": [_floor(r["accuracy"] for r in acc), 1]}, "axis": {"format": "%"}},
+            "color": {"value": SERIES["validation"]},
+            "tooltip": [{"field": "epoch", "type": "quantitative", "format": ".2f"},
+                        {"field": "accuracy", "type": "quantitative", "format": ".1%"}],
+        },
+    )
+    return loss_chart, acc_chart
 
 
-def _floor(accuracy: pd.Series) -> float:
+def _floor(accuracy: Iterable[float | None]) -> float:
     """The accuracy axis starts at 0 while accuracy is low, then zooms in (to 0.5, 0.6, ...)
     so that the differences between good networks can be seen."""
-    if not len(accuracy) or accuracy.min() < 0.55:
+    low = min((a for a in accuracy if a is not None and not math.isnan(a)), default=None)
+    if low is None or low < 0.55:
         return 0.0
-    return float(np.floor((accuracy.min() - 0.05) * 10) / 10)
+    return math.floor((low - 0.05) * 10) / 10
 
 
 COMPARE = {
@@ -96,58 +134,78 @@ COMPARE = {
 }
 
 
-def compare(curves_by_label: dict[str, Curves], metric: str, height: int = 440) -> alt.Chart:
+def compare(curves_by_label: dict[str, Curves], metric: str, height: int = 440) -> dict:
     """Several runs' curves on one picture, one colour per run."""
     title, field, fmt = COMPARE[metric]
-    frames = []
+    rows, tops = [], []
     for label, c in curves_by_label.items():
         if field == "train_loss":
             x, y = thin(c.epoch, c.train_loss, 200)
         else:
             x, y = c.val_epoch, getattr(c, field)
-        frames.append(pd.DataFrame({"epoch": x, title: y, "run": label}))
-    df = pd.concat(frames) if frames else pd.DataFrame({"epoch": [], title: [], "run": []})
-    y_scale = alt.Scale(domain=[_floor(df[title]), 1]) if fmt == "%" else alt.Scale(domain=[0, min(7.0, max(2.5, float(df[title].max() if len(df) else 2.5)))])
-    chart = (
-        alt.Chart(df, title=metric)
-        .mark_line(strokeWidth=3, clip=True, point=field != "train_loss")
-        .encode(
-            x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=0), axis=alt.Axis(tickCount=8)),
-            y=alt.Y(f"{title}:Q", title=metric.lower(), scale=y_scale, axis=alt.Axis(format=fmt) if fmt else alt.Axis()),
-            color=alt.Color(
-                "run:N",
-                sort=list(curves_by_label),
-                scale=alt.Scale(range=RUN_COLOURS),
-                legend=alt.Legend(orient="bottom", columns=1, labelLimit=700),
-            ),
-            tooltip=["run:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip(f"{title}:Q", format=".3f")],
-        )
+        y = y.tolist()
+        tops += y
+        rows += _rows(x.tolist(), y, title, run=label)
+    if fmt == "%":
+        y_scale = {"domain": [_floor(r[title] for r in rows), 1]}
+    else:
+        y_scale = {"domain": [0, min(7.0, max(2.5, _top(tops)))]}
+    return _chart(
+        rows,
+        height,
+        title=metric,
+        mark={"type": "line", "strokeWidth": 3, "clip": True, "point": field != "train_loss"},
+        encoding={
+            "x": {"field": "epoch", "type": "quantitative", "title": "epoch", "scale": {"domainMin": 0}, "axis": {"tickCount": 8}},
+            "y": {"field": title, "type": "quantitative", "title": metric.lower(), "scale": y_scale, "axis": {"format": fmt} if fmt else {}},
+            "color": {
+                "field": "run",
+                "type": "nominal",
+                "sort": list(curves_by_label),  # the runs in the order they were picked
+                "scale": {"range": RUN_COLOURS},
+                "legend": {"orient": "bottom", "columns": 1, "labelLimit": 700},  # long run names, one a line
+            },
+            "tooltip": [{"field": "run", "type": "nominal"}, {"field": "epoch", "type": "quantitative", "format": ".2f"},
+                        {"field": title, "type": "quantitative", "format": ".3f"}],
+        },
     )
-    return _style(chart, height)
 
 
-def confusion(matrix: np.ndarray, size: int = 440) -> alt.Chart:
+def confusion(matrix: np.ndarray, size: int = 440) -> dict:
     """Rows: the true digit; columns: the network's answer. The diagonal (right) is
     green, mistakes are shaded by how often they happen."""
-    true, pred = np.meshgrid(range(10), range(10), indexing="ij")
-    counts = matrix.ravel()
-    right = (true == pred).ravel()
-    worst = max(1, int(counts[~right].max(initial=0)))
-    shade = np.where(right, 0.0, counts / worst)
-    fill = [_mix("#ffffff", ACCENT, t) if not r else "#dcefd6" for t, r in zip(shade, right)]
-    ink = ["#1e5b1e" if r else ("#ffffff" if t > 0.6 else "#222222") for t, r in zip(shade, right)]
-    df = pd.DataFrame({"true digit": true.ravel(), "answer": pred.ravel(), "count": counts, "fill": fill, "ink": ink})
-    df["label"] = [str(c) if c else "" for c in counts]
-    base = alt.Chart(df).encode(
-        x=alt.X("answer:O", title="the network's answer", axis=alt.Axis(labelAngle=0, orient="top", labelFontSize=FONT + 1)),
-        y=alt.Y("true digit:O", title="true digit", axis=alt.Axis(labelFontSize=FONT + 1)),
-    )
-    cells = base.mark_rect(stroke="#ffffff", strokeWidth=1).encode(color=alt.Color("fill:N", scale=None), tooltip=["true digit:O", "answer:O", "count:Q"])
-    text = base.mark_text(fontSize=FONT - 1).encode(text="label:N", color=alt.Color("ink:N", scale=None))
-    return _style((cells + text).properties(width=size), size)
+    counts = np.asarray(matrix).tolist()
+    worst = max([1] + [n for t, row in enumerate(counts) for a, n in enumerate(row) if t != a])
+    rows = []
+    for t, row in enumerate(counts):
+        for a, n in enumerate(row):
+            shade = 0.0 if t == a else n / worst
+            rows.append({
+                "true digit": t,
+                "answer": a,
+                "count": int(n),
+                "fill": "#dcefd6" if t == a else _mix("#ffffff", ACCENT, shade),
+                "ink": "#1e5b1e" if t == a else ("#ffffff" if shade > 0.6 else "#222222"),  # white on dark cells
+                "label": str(n) if n else "",
+            })
+    encoding = {
+        "x": {"field": "answer", "type": "ordinal", "title": "the network's answer", "axis": {"labelAngle": 0, "orient": "top", "labelFontSize": FONT + 1}},
+        "y": {"field": "true digit", "type": "ordinal", "title": "true digit", "axis": {"labelFontSize": FONT + 1}},
+    }
+    cells = {
+        "mark": {"type": "rect", "stroke": "#ffffff", "strokeWidth": 1},
+        "encoding": {
+            **encoding,
+            "color": {"field": "fill", "type": "nominal", "scale": None},  # the colours are in the data
+            "tooltip": [{"field": "true digit", "type": "ordinal"}, {"field": "answer", "type": "ordinal"}, {"field": "count", "type": "quantitative"}],
+        },
+    }
+    texts = {"mark": {"type": "text", "fontSize": FONT - 1},
+             "encoding": {**encoding, "text": {"field": "label", "type": "nominal"}, "color": {"field": "ink", "type": "nominal", "scale": None}}}
+    return _chart(rows, size, width=size, layer=[cells, texts])
 
 
 def _mix(a: str, b: str, t: float) -> str:
     """The colour t of the way from a to b (hex)."""
-    ca, cb = (np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)]) for c in (a, b))
-    return "#" + "".join(f"{int(round(v)):02x}" for v in ca + (cb - ca) * float(t))
+    ca, cb = ([int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in (a, b))
+    return "#" + "".join(f"{int(round(u + (v - u) * t)):02x}" for u, v in zip(ca, cb))

@@ -53,6 +53,6 @@ def compare_tab(s: Session) -> None:
     )
     curves = {label: snaps[label].curves for label in chosen if label in snaps}
     if curves:
-        st.altair_chart(charts.compare(curves, metric), width="stretch")
+        st.vega_lite_chart(charts.compare(curves, metric), width="stretch")
     else:
         st.caption("Pick one or more runs above to see their curves.")

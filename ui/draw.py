@@ -121,6 +121,6 @@ def prediction_panel(s: Session) -> Reading:
         seen = reading.pre.image28 if reading.pre.image28 is not None else np.zeros((28, 28), np.uint8)
         picture(seen, width=140, caption="What the network sees: 28 × 28 pixels")
     with bars:
-        st.altair_chart(charts.probabilities(reading.proba), width="stretch")
+        st.vega_lite_chart(charts.probabilities(reading.proba), width="stretch")
         st.caption(f"Read by {name}.")
     return reading

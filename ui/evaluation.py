@@ -38,7 +38,7 @@ def test_tab(s: Session) -> None:
     matrix, gallery = st.columns([1, 1.1], gap="large")
     with matrix:
         st.markdown("**Confusion matrix**: each row is a true digit, each column the network's answer; the diagonal is right.")
-        st.altair_chart(charts.confusion(ev.confusion), width="content")
+        st.vega_lite_chart(charts.confusion(ev.confusion), width="content")
     with gallery:
         shown = ev.wrong[:GALLERY]
         st.markdown(f"**The {len(shown)} misread digits it was surest about**: true digit → the network's answer.")

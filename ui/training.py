@@ -146,19 +146,22 @@ def start() -> None:
 def stop() -> None:
     s = session()
     run = s.active_run
-    if run is None:  # Stop with nothing training: harmless
+    job = None if run is None else run.job
+    if job is None:  # Stop with nothing training: harmless
         s.notify("info", "Nothing is training, so there is nothing to stop.")
         return
-    run.job.stop()
-    run.job.join(0.5)
+    job.stop()
+    job.join(0.5)
     settle(s)
 
 
 def reset() -> None:
     s = session()
-    if s.active_run is not None:
-        s.active_run.job.stop()
-        s.active_run.job.join(0.5)
+    run = s.active_run
+    job = None if run is None else run.job
+    if job is not None:
+        job.stop()
+        job.join(0.5)
         settle(s)
     s.model = default()
     s.notify("success", "Back to the default model: your drawings are read by the pretrained network again.")
@@ -214,15 +217,16 @@ def training_panel(s: Session) -> None:
     if snap.curves.steps:
         loss, accuracy = charts.learning_curves(snap.curves, run.settings["epochs"])
         left_col, right_col = st.columns(2)
-        left_col.altair_chart(loss, width="stretch")
-        right_col.altair_chart(accuracy, width="stretch")
+        left_col.vega_lite_chart(loss, width="stretch")
+        right_col.vega_lite_chart(accuracy, width="stretch")
 
 
 def live_every(s: Session) -> float | None:
     """How often the live panel redraws itself: several times a second while the run
     trains, once a second while it waits for a slot, never when nothing runs."""
     run = s.active_run
-    return None if run is None else LIVE_EVERY.get(run.job.status, LIVE_EVERY["running"])
+    job = None if run is None else run.job
+    return None if job is None else LIVE_EVERY.get(job.status, LIVE_EVERY["running"])
 
 
 def _duration(seconds: float) -> str:
