@@ -44,9 +44,12 @@ _lock = threading.Lock()
 
 
 def img_tag(image: np.ndarray, width: int) -> str:
+    """The picture at `width` CSS pixels, its pixels kept square (Streamlit's markdown
+    drops an <img>'s width attribute and scales small pictures down only, so the size and
+    the fit are in the style)."""
     return (
-        f'<img src="{png_data_url(image)}" width="{width}" alt="" '
-        'style="max-width:100%;height:auto;image-rendering:pixelated;display:block;margin:0 auto">'
+        f'<img src="{png_data_url(image)}" alt="" style="width:{width}px;max-width:100%;height:auto;'
+        'object-fit:contain;image-rendering:pixelated;display:block;margin:0 auto">'
     )
 
 

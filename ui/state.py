@@ -5,6 +5,7 @@ between sessions except the default model's (read-only) weights."""
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,9 +54,10 @@ class Run:
         return self.job is not None
 
     def read(self) -> Snapshot:
-        if self.job is not None:
-            self.job.beat()
-            self.snapshot = self.job.snapshot()
+        job = self.job  # read once: another run of the page may settle it meanwhile
+        if job is not None:
+            job.beat()
+            self.snapshot = job.snapshot()
         return self.snapshot
 
     def final_val_accuracy(self) -> float | None:
@@ -82,6 +84,8 @@ class Session:
     drawing: Preprocessed | None = None  # what the network is reading now
     upload_cache: tuple[str, object] | None = None  # (file id, Preprocessed or error sentence)
     evaluations: dict[int, Evaluation] = field(default_factory=dict)
+    # a Stop callback and the live panel's timed rerun may both settle the same run
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def active_run(self) -> Run | None:
@@ -90,8 +94,9 @@ class Session:
     def live_net(self) -> tuple[Network, str]:
         """The weights to read drawings with: a training's as they are now, else the model's."""
         run = self.active_run
-        if run is not None and run.job.running:
-            return run.job.net, f"run {run.number}, still training"
+        job = None if run is None else run.job  # read once: the run may end meanwhile
+        if job is not None and job.running:
+            return job.net, f"run {run.number}, still training"
         return self.model.net, self.model.name
 
     def notify(self, kind: str, text: str, where: str = "train") -> None:
@@ -118,12 +123,16 @@ def settle(s: Session) -> bool:
     """If the active run has ended: keep its model (unless it diverged or failed),
     keep its curves, let its thread go. True if something changed."""
     run = s.active_run
-    if run is None:
+    job = None if run is None else run.job
+    if job is None:
         return False
-    snap = run.read()
-    if not snap.done:
-        return False
-    job, run.job = run.job, None
+    with s.lock:
+        if run.job is not job:  # settled meanwhile by another run of the page
+            return False
+        snap = run.read()
+        if not snap.done:
+            return False
+        run.job = None
     kind = {"finished": "success", "converged": "success", "stopped": "warning"}.get(snap.status, "error")
     if snap.status in ("finished", "converged", "stopped") and snap.curves.steps > 0:
         meta = {
