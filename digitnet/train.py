@@ -147,9 +147,10 @@ def train(
             rows = X_rows if idx is None else np.take(X_rows, idx, axis=0, out=batch[: len(idx)], mode="clip")
             if augment is not None:
                 rows = augment(rows, rng)
-            X, Y = rows.T, one_hot(y if idx is None else y[idx], dtype=rows.dtype)  # X: (784 x m), Y: (10 x m)
+            labels = y if idx is None else y[idx]
+            X, Y = rows.T, one_hot(labels, dtype=rows.dtype)  # X: (784 x m), Y: (10 x m)
             cache = net.forward(X)
-            loss = cross_entropy(cache[f"A{net.L}"], y if idx is None else y[idx])
+            loss = cross_entropy(cache[f"A{net.L}"], labels)
             if not math.isfinite(loss) or loss > DIVERGED_LOSS:
                 net.params = last_good.params
                 return finish("diverged", _diverged_message(alpha, step, loss))
