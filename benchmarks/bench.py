@@ -101,7 +101,8 @@ def predict_latency(net) -> float:
     from canvas_sets import make_strokes
 
     canvases, _ = make_strokes(40, seed=1)
-    return statistics.median(median_time(lambda c=c: net.predict_proba(from_canvas(c).x), 20) for c in canvases)
+    with threadpool_limits(1):  # as in the app: one BLAS thread (a second one only waits for a busy core)
+        return statistics.median(median_time(lambda c=c: net.predict_proba(from_canvas(c).x), 20) for c in canvases)
 
 
 def main() -> int:

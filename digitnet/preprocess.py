@@ -19,7 +19,7 @@ The pipeline (every entry point ends in `to_mnist`):
       -> noise removed (faint values and small specks away from the digit)
       -> cropped to the ink's bounding box
       -> stroke width brought into MNIST's range (a 1-px line or a felt-tip blob)
-      -> longer side scaled to 20 px, aspect kept, anti-aliased (Pillow, mode "F")
+      -> longer side scaled to 20 px, aspect kept, anti-aliased (Pillow's LANCZOS kernel)
       -> placed in 28x28 with the centre of mass at (14, 14)
       -> uint8 image the learner is shown, and x = image / 255 as a (784, 1) column,
          flattened row-major like the IDX file: the training range of the network.
@@ -41,7 +41,6 @@ from PIL import Image, ImageOps
 SIZE = 28            # the field
 BOX = 20             # the ink's longer side after size normalisation
 CENTRE = 14.0        # where the centre of mass goes, in row/column index units
-RESAMPLE = Image.Resampling.LANCZOS
 
 # --- Stroke width, as (estimated stroke width) / (bbox longer side), measured
 # with `_stroke_ratio` on 3,000 MNIST test digits upscaled (bicubic) to 280 px:
@@ -106,15 +105,15 @@ def to_mnist(ink: np.ndarray, *, source: str = "image", _scale: tuple[float, flo
     peak = a.max() if a.size else 0
     if peak < MIN_CONTRAST * full:
         return _no_ink(source, "empty")
-    # Background haze off (compared in the input's own dtype: the whole-canvas
-    # work stays cheap integer work, floats only on the crop).
-    mask = a >= (math.ceil(NOISE_FRAC * peak) if a.dtype.kind == "u" else NOISE_FRAC * peak)
-    mask = _drop_specks(mask)
+    mask = _drop_specks(_at_least(a, NOISE_FRAC * peak))   # background haze off, then specks
     top, bottom, left, right = _bbox(mask)
-    # The strongest ink to 1: MNIST's strokes peak at 255 whatever the pen.
-    crop = np.where(mask[top:bottom, left:right], a[top:bottom, left:right].astype(np.float32) / np.float32(peak), np.float32(0))
+    # The crop stays in the ink map's own units (uint8 for a canvas: no float
+    # copy until the resize).  Nothing before the resize depends on the scale,
+    # and the resize brings the strongest ink to full scale, as MNIST's strokes
+    # peak at 255 whatever the pen.
+    crop = a[top:bottom, left:right] * mask[top:bottom, left:right]   # (several times faster than np.where(mask, a, 0))
     extent = max(crop.shape)
-    width = _stroke_width(crop)
+    width = _stroke_width(crop, peak)
     if extent < max(MIN_EXTENT, MIN_EXTENT_FRAC * max(a.shape)) or extent < DOT_RATIO * width:
         return _no_ink(source, "speck")
     crop = _normalise_stroke(crop, width)
@@ -138,9 +137,17 @@ def _ink_array(ink: np.ndarray) -> tuple[np.ndarray, float]:
     return np.clip(a, 0.0, full), full
 
 
+def _at_least(a: np.ndarray, level: float) -> np.ndarray:
+    """a >= level, compared in a's own dtype: an integer array against the
+    ceiling of level (the same test), so no float copy of a is made."""
+    return a >= (math.ceil(level) if a.dtype.kind in "ui" else level)
+
+
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    rows = np.flatnonzero(mask.any(axis=1))
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(mask[top:bottom].any(axis=0))     # the columns only within the ink's rows
+    return top, bottom, int(cols[0]), int(cols[-1]) + 1
 
 
 def _drop_specks(mask: np.ndarray) -> np.ndarray:
@@ -152,8 +159,12 @@ def _drop_specks(mask: np.ndarray) -> np.ndarray:
     h, w = -(-mask.shape[0] // f), -(-mask.shape[1] // f)
     pad = np.zeros((h * f, w * f), np.uint8)
     pad[: mask.shape[0], : mask.shape[1]] = mask
-    # ink pixels per cell; rows first (contiguous, fast), then columns of the small result
-    count = pad.reshape(h, f, w * f).sum(axis=1, dtype=np.int32).reshape(h, w, f).sum(axis=2)
+    # Ink pixels per cell: rows first (contiguous, fast), then columns of the
+    # small result (einsum: numpy's sum over a short last axis is ~3x slower),
+    # in the smallest type that holds a cell's f*f pixels (uint8 on a canvas:
+    # no widening cast).
+    count = pad.reshape(h, f, w * f).sum(axis=1, dtype=np.min_scalar_type(f * f))
+    count = np.einsum("hwf->hw", count.reshape(h, w, f))
     labels, n = _label(count > 0)
     if n <= 1:
         return mask
@@ -172,10 +183,13 @@ def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
     h, w = mask.shape
     padded = np.zeros((h, w + 2), np.int8)
     padded[:, 1:-1] = mask
-    d = np.diff(padded, axis=1)
+    d = padded[:, 1:] - padded[:, :-1]
     r_start, c_start = np.nonzero(d == 1)
-    _, c_end = np.nonzero(d == -1)            # same order: row-major, one end per start
-    parent = list(range(len(r_start)))
+    _, c_end = np.nonzero(d == -1)            # same order: row-major, one end per start (exclusive)
+    # The loops below run on Python lists: indexing a numpy array element by
+    # element is several times slower.
+    starts, ends = c_start.tolist(), c_end.tolist()
+    parent = list(range(len(starts)))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -183,35 +197,41 @@ def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
             i = parent[i]
         return i
 
-    row_first = np.searchsorted(r_start, np.arange(h + 1))
+    row_first = np.searchsorted(r_start, np.arange(h + 1)).tolist()
     for r in range(1, h):
         prev = range(row_first[r - 1], row_first[r])
         for j in range(row_first[r], row_first[r + 1]):
             for i in prev:                     # runs touch (8-connected) if their spans, widened by 1, overlap
-                if c_start[i] <= c_end[j] and c_start[j] <= c_end[i]:
+                if starts[i] <= ends[j] and starts[j] <= ends[i]:
                     parent[find(i)] = find(j)
     roots = [find(i) for i in range(len(parent))]
     ids = {root: k + 1 for k, root in enumerate(dict.fromkeys(roots))}
-    labels = np.zeros((h, w), np.int32)
-    for i, root in enumerate(roots):
-        labels[r_start[i], c_start[i]: c_end[i]] = ids[root]
-    return labels, len(ids)
+    if len(ids) <= 1:                          # the usual case, a digit in one piece: the labels are the mask
+        return mask.astype(np.int32), len(ids)
+    # Paint every run at once: its label at its start, minus it just past its
+    # end, summed along the row (runs in a row are apart, so none of these collide).
+    run_label = np.array([ids[root] for root in roots], np.int32)
+    steps = np.zeros((h, w + 1), np.int32)
+    steps[r_start, c_start] = run_label
+    steps[r_start, c_end] = -run_label
+    return np.cumsum(steps[:, :w], axis=1, dtype=np.int32), len(ids)
 
 
 # ----------------------------------------------------------------------------- stroke width
 
-def _stroke_width(crop: np.ndarray) -> float:
-    """Mean stroke width in pixels: for a band of width w and length L,
-    area = wL and perimeter ~ 2L, so w ~ 2 * area / perimeter.  (The perimeter
-    is counted along rows and columns, which overcounts diagonals a little;
-    the MNIST calibration of STROKE_RATIO_* used this same estimator.)"""
-    b = crop >= 0.5
-    area = int(b.sum())
+def _stroke_width(crop: np.ndarray, peak: float = 1.0) -> float:
+    """Mean stroke width in pixels of the ink at >= half the peak: for a band
+    of width w and length L, area = wL and perimeter ~ 2L, so w ~ 2 * area /
+    perimeter.  (The perimeter is counted along rows and columns, which
+    overcounts diagonals a little; the MNIST calibration of STROKE_RATIO_*
+    used this same estimator.)"""
+    b = _at_least(crop, 0.5 * peak)
+    area = np.count_nonzero(b)          # count_nonzero: far faster than sum() on booleans
     if area == 0:
         return 0.0
     p = np.zeros((b.shape[0] + 2, b.shape[1] + 2), bool)
     p[1:-1, 1:-1] = b
-    perimeter = int((p[:, 1:] != p[:, :-1]).sum() + (p[1:, :] != p[:-1, :]).sum())
+    perimeter = np.count_nonzero(p[:, 1:] != p[:, :-1]) + np.count_nonzero(p[1:, :] != p[:-1, :])
     return 2.0 * area / perimeter
 
 
@@ -228,7 +248,7 @@ def _normalise_stroke(crop: np.ndarray, width: float) -> np.ndarray:
     if width < STROKE_RATIO_LO * extent:
         r = int(round((STROKE_RATIO_LO * extent - width) / 2))
         if r > 0:
-            return _morph(np.pad(crop, r), r, np.maximum)   # pad: the digit grows by r on each side
+            return _morph(_zero_pad(crop, r, r), r, np.maximum)   # padded: the digit grows by r on each side
     elif width > STROKE_RATIO_HI * extent:
         r = int(round((width - STROKE_RATIO_HI * extent) / 2))
         r = min(r, int(width / 2 * 0.6))                    # never erode a stroke away
@@ -239,49 +259,79 @@ def _normalise_stroke(crop: np.ndarray, width: float) -> np.ndarray:
 
 def _morph(a: np.ndarray, r: int, op) -> np.ndarray:
     """Grey dilation (op = np.maximum) or erosion (np.minimum) with a
-    (2r+1)-square window, separably and by window doubling: O(log r) passes."""
-    for axis in (0, 1):
-        a = _slide(a, 2 * r + 1, axis, op)
-    return a
+    (2r+1)-square window, separably (down the columns, then along the rows
+    through the transpose) and by window doubling: O(log r) passes."""
+    return _slide(_slide(a, r, op).T, r, op).T
 
 
-def _slide(a: np.ndarray, k: int, axis: int, op) -> np.ndarray:
-    r = k // 2
-    pad = [(0, 0), (0, 0)]
-    pad[axis] = (r, r)
-    m = np.moveaxis(np.pad(a, pad), axis, 0)   # zeros outside: background
-    n = m.shape[0] - k + 1                      # output length == input length
+def _slide(a: np.ndarray, r: int, op) -> np.ndarray:
+    """op over the 2r+1 rows centred on each row; zeros outside: background."""
+    k = 2 * r + 1
+    m = _zero_pad(a, r, 0)
+    n = a.shape[0]                              # output length == input length
     p = 1
     while 2 * p <= k:                           # m[i] = op over [i, i + 2p)
         m = op(m[:-p], m[p:])
         p *= 2
-    out = op(m[:n], m[k - p: k - p + n])        # two overlapping windows of p cover k
-    return np.moveaxis(out, 0, axis)
+    return op(m[:n], m[k - p: k - p + n])       # two overlapping windows of p cover k
+
+
+def _zero_pad(a: np.ndarray, ry: int, rx: int) -> np.ndarray:
+    """a with ry rows of zeros above and below, rx columns either side
+    (np.pad does the same ~10x slower on arrays this small)."""
+    out = np.zeros((a.shape[0] + 2 * ry, a.shape[1] + 2 * rx), a.dtype)
+    out[ry: ry + a.shape[0], rx: rx + a.shape[1]] = a
+    return out
 
 
 # ----------------------------------------------------------------------------- MNIST's two steps
 
 def _fit_box(crop: np.ndarray) -> np.ndarray:
     """MNIST step 1: longer side to 20 px, aspect ratio kept, anti-aliased.
-    Pillow's LANCZOS on a float ("F") image widens its kernel by the reduction
-    factor, so every source pixel contributes (true anti-aliasing: thin strokes
-    turn grey instead of vanishing).  A bare "1" stays a thin 20-px-tall line:
-    the shorter side is scaled by the same factor, never stretched, and it is
-    given one spare output pixel so a stroke 1.3 px wide is drawn as 1.3 px
-    of grey across two columns rather than squeezed into one."""
+    The LANCZOS kernel is widened by the reduction factor, so every source
+    pixel contributes (true anti-aliasing: thin strokes turn grey instead of
+    vanishing).  A bare "1" stays a thin 20-px-tall line: the shorter side is
+    scaled by the same factor, never stretched, and it is given one spare
+    output pixel so a stroke 1.3 px wide is drawn as 1.3 px of grey across two
+    columns rather than squeezed into one."""
     h, w = crop.shape
     s = BOX / max(h, w)
     out_w, out_h = (BOX, BOX) if h == w else (min(BOX, math.ceil(w * s) + 1), BOX) if h > w else (BOX, min(BOX, math.ceil(h * s) + 1))
-    src_w, src_h = out_w / s, out_h / s          # the source window that maps onto the output at scale s
-    pad_x, pad_y = math.ceil((src_w - w) / 2) + 1, math.ceil((src_h - h) / 2) + 1
-    padded = np.pad(crop.astype(np.float32, copy=False), ((pad_y, pad_y), (pad_x, pad_x)))
-    box = (pad_x + (w - src_w) / 2, pad_y + (h - src_h) / 2, pad_x + (w + src_w) / 2, pad_y + (h + src_h) / 2)
-    small = np.asarray(Image.fromarray(padded).resize((out_w, out_h), RESAMPLE, box=box))
+    # A separable resize is two small matrix products, far faster than
+    # Pillow's per-tap loop over a 280-px crop (its 80-tap kernels).
+    small = _lanczos(h, out_h, s) @ crop.astype(np.float32) @ _lanczos(w, out_w, s).T
     # Strokes that averaged below full intensity are brought back to MNIST's
     # saturated cores (its digits nearly all peak at 254-255); LANCZOS's
-    # slight ringing below 0 is cut.
-    small = np.clip(small / max(float(small.max()), 1e-6), 0.0, 1.0)
-    return small
+    # slight ringing below 0 is cut (nothing is above 1 after the division).
+    return np.maximum(small / max(float(small.max()), 1e-6), 0.0)
+
+
+def _lanczos(n_in: int, n_out: int, s: float) -> np.ndarray:
+    """The (n_out, n_in) matrix that resamples one axis by the factor s,
+    centred (the n_out outputs cover n_out / s inputs around the middle of
+    the n_in), with zeros outside the crop: the weights of Pillow's LANCZOS
+    (a = 3) on the crop padded with zeros to 1 px beyond that window.  Like
+    Pillow, the kernel is stretched by 1 / s when shrinking, and cut off at
+    the padded edge and renormalised, so this equals
+    Image.resize(..., LANCZOS, box=...) on the padded crop (to float32 precision)."""
+    src = n_out / s
+    pad = math.ceil((src - n_in) / 2) + 1
+    # In float32 (numpy's float64 sine is ~20x slower), and in as few whole-
+    # matrix operations as possible (each costs microseconds at this size):
+    # t = pi |x| / 3, x = a tap's distance from an output's centre in kernel
+    # units (the kernel is even).  Clipping t to [1e-30, pi] avoids 0/0 at
+    # x = 0 (sin(t)/t is exactly 1 there in float32) and gives 0 from
+    # |x| = 3 on (sin(pi) = 0), where the kernel ends.
+    k_per_px = np.float32(math.pi / 3 / max(1.0 / s, 1.0))
+    taps = (np.arange(-pad, n_in + pad, dtype=np.float32) + 0.5) * k_per_px
+    centres = ((n_in - src) / 2 + (np.arange(n_out, dtype=np.float32) + 0.5) / s) * k_per_px
+    t = np.abs(taps - centres[:, None])
+    np.clip(t, 1e-30, np.pi, out=t)
+    sin = np.sin(t)
+    k = sin / t                                 # sinc(x / 3)
+    k *= k * (3 - 4 * sin * sin)                # * 3 sinc(x), as sin(3t) = sin(t) (3 - 4 sin(t)^2)
+    k /= k.sum(axis=1, keepdims=True)
+    return k[:, pad: pad + n_in]
 
 
 def _centre_of_mass_in_field(small: np.ndarray) -> np.ndarray:
@@ -289,14 +339,15 @@ def _centre_of_mass_in_field(small: np.ndarray) -> np.ndarray:
     mass lands on (14, 14), by a whole-pixel shift as in MNIST.  The shift is
     clamped so no ink leaves the field (MNIST could crop a lopsided digit)."""
     h, w = small.shape
-    total = small.sum()
-    cy = float((small.sum(axis=1) * np.arange(h)).sum() / total)
-    cx = float((small.sum(axis=0) * np.arange(w)).sum() / total)
+    rows, cols = small.sum(axis=1), small.sum(axis=0)
+    total = rows.sum()
+    cy = float(rows @ np.arange(h) / total)
+    cx = float(cols @ np.arange(w) / total)
     top = min(max(int(round(CENTRE - cy)), 0), SIZE - h)
     left = min(max(int(round(CENTRE - cx)), 0), SIZE - w)
-    field = np.zeros((SIZE, SIZE), np.float32)
-    field[top: top + h, left: left + w] = small
-    return np.round(field * 255.0).astype(np.uint8)
+    field = np.zeros((SIZE, SIZE), np.uint8)
+    field[top: top + h, left: left + w] = np.round(small * 255.0)
+    return field
 
 
 # ----------------------------------------------------------------------------- canvas

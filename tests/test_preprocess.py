@@ -147,6 +147,26 @@ def test_bbox_on_the_original(mnist):
     assert abs(right - (cols[-1] + 1)) <= 1 and abs(bottom - (rows[-1] + 1)) <= 1
 
 
+def test_resize_is_pillows_lanczos():
+    """The 20-px resize is two matrix products; they must give what Pillow's
+    LANCZOS gives on the zero-padded crop (the procedure it replaced), for
+    shrinking and enlarging, tall, wide and square crops, in any units."""
+    rng = np.random.default_rng(3)
+    for h, w in [(274, 122), (90, 230), (150, 150), (60, 20), (12, 7), (5, 30), (21, 20)]:
+        crop = (rng.random((h, w)) < 0.4) * rng.random((h, w)).astype(np.float32)
+        s = 20 / max(h, w)
+        out_w, out_h = (20, 20) if h == w else (min(20, int(np.ceil(w * s)) + 1), 20) if h > w else (20, min(20, int(np.ceil(h * s)) + 1))
+        src_w, src_h = out_w / s, out_h / s
+        pad_x, pad_y = int(np.ceil((src_w - w) / 2)) + 1, int(np.ceil((src_h - h) / 2)) + 1
+        box = (pad_x + (w - src_w) / 2, pad_y + (h - src_h) / 2, pad_x + (w + src_w) / 2, pad_y + (h + src_h) / 2)
+        ref = np.asarray(Image.fromarray(np.pad(crop, ((pad_y, pad_y), (pad_x, pad_x)))).resize((out_w, out_h), Image.Resampling.LANCZOS, box=box))
+        ref = np.clip(ref / ref.max(), 0, 1)
+        got = P._fit_box(crop)
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got, ref, atol=1e-4)
+        np.testing.assert_allclose(P._fit_box(np.round(crop * 255).astype(np.uint8)), got, atol=3e-3)   # uint8 units: the same up to rounding
+
+
 # ----------------------------------------------------------------------------- strokes
 
 def test_bare_vertical_line_stays_a_thin_one():
@@ -181,6 +201,7 @@ def test_stroke_width_estimate():
     band = np.zeros((200, 200), np.float32)
     band[20:180, 90:102] = 1.0
     assert abs(P._stroke_width(band) - 12 * 160 / 172) < 0.5   # 2*area/perimeter
+    assert P._stroke_width((band * 200).astype(np.uint8), peak=200) == P._stroke_width(band)   # in the ink map's own units
 
 
 def test_morphology_matches_a_direct_window():
@@ -261,6 +282,11 @@ def test_label_8_connected_components():
     assert labels[0, 0] == labels[1, 1] != labels[0, 3]          # diagonal neighbours join
     assert labels[0, 3] == labels[1, 3]
     assert len({labels[3, 0], labels[3, 3], labels[0, 0], labels[0, 3]}) == 4
+    one = np.array([[0, 1, 1],
+                    [1, 0, 0],
+                    [0, 1, 1]], bool)
+    labels, n = P._label(one)
+    assert n == 1 and (labels == one).all()
 
 
 # ----------------------------------------------------------------------------- canvas variants
