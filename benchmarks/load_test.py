@@ -398,7 +398,7 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
         try:
             out["close_mid_training"] = await close_mid_training(server.url, rec, args)
         except Exception as e:  # reported, not fatal: the figures above still count
-            out["close_mid_training"] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0]}"}
+            out["close_mid_training"] = {"error": f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"}
 
         # 6. Everyone leaves.
         for s in tabs:

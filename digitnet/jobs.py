@@ -212,6 +212,7 @@ class TrainingJob:
         self.abandoned = False
         self.result: TrainResult | None = None
         self.worker_pid: int | None = None  # the training process, once started
+        self.worker_exitcode: int | None = None  # and how it ended (0: cleanly)
 
     # -- control (any thread) -------------------------------------------
 
@@ -357,6 +358,7 @@ class TrainingJob:
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait()
+            self.worker_exitcode = worker.returncode
 
     def _result(self, status: str, message: str, seconds: float, epochs: float, params: dict, history: History) -> tuple[str, str]:
         self.net.params = params

@@ -46,10 +46,11 @@ def main() -> None:
 
     threadpool_limits(1)  # one core per training; small matrices are faster on one thread anyway
 
-    stdin = sys.stdin.buffer
-    config, params, data = pickle.load(stdin)
+    config, params, data = pickle.load(sys.stdin.buffer)
     stop = threading.Event()
-    threading.Thread(target=lambda: (stdin.read(1), stop.set()), daemon=True).start()
+    # os.read, not sys.stdin: a thread still blocked in a buffered read when the
+    # process exits would hold its lock, and Python aborts at shutdown.
+    threading.Thread(target=lambda: (os.read(sys.stdin.fileno(), 1), stop.set()), daemon=True).start()
 
     try:
         X, y, X_val, y_val = (shared.resolve(r) for r in data)

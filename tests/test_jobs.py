@@ -50,6 +50,7 @@ def test_a_job_trains_in_the_background_and_finishes(small):
     assert len(snap.curves.val_accuracy) == 2 and snap.curves.val_accuracy[-1] > 0.6
     assert snap.fraction == 1.0 and snap.seconds > 0
     assert job.result.net is job.net and job.net.accuracy(small[2].T, small[3]) > 0.6
+    assert job.worker_exitcode == 0  # the worker process ended cleanly
 
 
 def test_stop_takes_effect_within_half_a_second_and_keeps_the_weights(small):
@@ -66,6 +67,7 @@ def test_stop_takes_effect_within_half_a_second_and_keeps_the_weights(small):
     assert not np.array_equal(job.net.params["W1"], initial) and job.net.is_finite()  # what was learnt is kept
     job.stop()  # twice, and after the end: harmless
     assert job.snapshot().status == "stopped"
+    assert job.worker_exitcode == 0  # stopped, not killed: it exits cleanly
 
 
 def test_starting_twice_starts_one_thread(small):
