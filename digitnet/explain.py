@@ -108,11 +108,12 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
-def diverging(values: np.ndarray, limit: float | None = None) -> np.ndarray:
-    """Numbers -> RGB uint8: negative blue, zero white, positive red (symmetric around 0)."""
+def diverging(values: np.ndarray, limit: float | np.ndarray | None = None) -> np.ndarray:
+    """Numbers -> RGB uint8: negative blue, zero white, positive red (symmetric around 0).
+    `limit` (the value shown full red) may be an array, one per picture of a stack."""
     v = np.asarray(values, dtype=np.float32)
-    limit = float(np.abs(v).max()) if limit is None else limit
-    t = np.clip(v / limit, -1, 1) if limit > 0 else np.zeros_like(v)
+    limit = np.float32(np.abs(v).max()) if limit is None else np.asarray(limit, dtype=np.float32)
+    t = np.clip(np.divide(v, limit, out=np.zeros_like(v), where=limit > 0), -1, 1)
     red, blue = np.array([202, 0, 32], np.float32), np.array([5, 113, 176], np.float32)
     white = np.float32(247)
     out = np.where(t[..., None] >= 0, white + t[..., None] * (red - white), white + (-t[..., None]) * (blue - white))
@@ -123,16 +124,17 @@ def weight_grid(net: Network, units: list[int] | np.ndarray, cols: int = 10, sca
     """The first layer's weights of the given hidden units as 28x28 pictures in a grid
     (RGB uint8). Row j of W1 multiplies the 784 pixels, so as a 28x28 image it shows
     which pixels push unit j up (red) or down (blue): what that unit looks for."""
-    W1 = net.params["W1"]
     units = list(units)
     rows = max(1, -(-len(units) // cols))
     cols = min(cols, max(1, len(units)))
     tile = 28 * scale
     grid = np.full((rows * (tile + gap) - gap, cols * (tile + gap) - gap, 3), 255, np.uint8)
-    for i, j in enumerate(units):
+    W = net.params["W1"][units].reshape(-1, 28, 28)
+    tiles = diverging(W, np.abs(W).max(axis=(1, 2), keepdims=True))  # all at once, each on its own scale
+    tiles = np.repeat(np.repeat(tiles, scale, axis=1), scale, axis=2)
+    for i, t in enumerate(tiles):
         r, c = divmod(i, cols)
-        w = W1[j].reshape(28, 28)
-        grid[r * (tile + gap) : r * (tile + gap) + tile, c * (tile + gap) : c * (tile + gap) + tile] = upscale(diverging(w), scale)
+        grid[r * (tile + gap) : r * (tile + gap) + tile, c * (tile + gap) : c * (tile + gap) + tile] = t
     return grid
 
 

@@ -80,6 +80,23 @@ def probabilities(proba: np.ndarray | None, height: int = 290) -> dict:
     return _chart(rows, height, layer=[bars, labels])
 
 
+def layer_bars(values: np.ndarray, x_title: str, y_title: str, height: int) -> dict:
+    """One bar per unit of a layer (Z or A for the current drawing), in unit order.
+    (Fields are plain names and the titles separate: Vega-Lite reads "Z[1]" as a path.)"""
+    rows = [{"unit": str(i), "value": _number(float(v))} for i, v in enumerate(values)]
+    return _chart(
+        rows,
+        height,
+        mark={"type": "bar", "color": SERIES["training"]},
+        encoding={
+            "x": {"field": "unit", "type": "ordinal", "sort": None, "title": x_title, "axis": {"labelAngle": 0}},
+            "y": {"field": "value", "type": "quantitative", "title": y_title},
+            "tooltip": [{"field": "unit", "type": "ordinal", "title": x_title},
+                        {"field": "value", "type": "quantitative", "title": y_title, "format": ".3f"}],
+        },
+    )
+
+
 def learning_curves(curves: Curves, epochs: float, height: int = 300) -> tuple[dict, dict]:
     """Loss (training and validation) and validation accuracy against epochs, on an
     x axis that already spans the whole run, so the curves grow into it."""

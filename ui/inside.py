@@ -11,6 +11,7 @@ from digitnet.explain import Reading, diverging, read, weight_grid
 from digitnet.network import Network
 from digitnet.preprocess import from_canvas
 
+from . import charts
 from .pictures import img_tag, picture
 from .state import Session
 
@@ -126,8 +127,7 @@ def _layer_numbers(reading: Reading, l: int, L: int, kind: str) -> None:
         st.caption("e^z is shown divided by the largest one: softmax gives the same probabilities (and the computer avoids overflow).")
         return
     if l == L:
-        labels = [str(d) for d in range(10)]
-        st.bar_chart(pd.DataFrame({"score z": values}, index=pd.Index(labels, name="digit")), height=180, y_label="Z (score)")
+        st.vega_lite_chart(charts.layer_bars(values, "digit", "Z (score)", height=180), width="stretch")
         st.caption(f"The 10 scores; the largest is {int(values.argmax())}.")
         return
     n = len(values)
@@ -135,7 +135,7 @@ def _layer_numbers(reading: Reading, l: int, L: int, kind: str) -> None:
         fires = int((values > 0).sum())
         st.markdown(f"**{fires} of {n}** units fire (A > 0); ReLU sets the other {n - fires} to 0.")
     if n <= MAX_BARS:
-        st.bar_chart(pd.DataFrame({f"{kind}{l}": values}, index=pd.Index(range(n), name="unit")), height=160, y_label=f"{kind}[{l}]")
+        st.vega_lite_chart(charts.layer_bars(values, "unit", f"{kind}[{l}]", height=160), width="stretch")
     else:
         cols = 40
         grid = np.full((-(-n // cols)) * cols, np.nan)

@@ -1,0 +1,59 @@
+"""The page's charts are plain Vega-Lite specs: every encoded field is in the data,
+under a name Vega-Lite reads as a name (not "Z[1]", which it reads as a path), and
+the data is JSON (no NaN, no NumPy scalars)."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from digitnet.jobs import Curves
+from ui import charts
+
+
+def curves(n=50, k=5):
+    epoch = np.arange(1, n + 1) / 10
+    return Curves(epoch, np.linspace(2.3, 0.4, n), epoch[:: n // k][:k], np.linspace(2.2, 0.5, k), np.linspace(0.3, 0.9, k))
+
+
+def specs():
+    loss, accuracy = charts.learning_curves(curves(), epochs=10)
+    return {
+        "probabilities": charts.probabilities(np.full(10, 0.1)),
+        "no drawing yet": charts.probabilities(None),
+        "layer Z[1]": charts.layer_bars(np.linspace(-1, 1, 10), "unit", "Z[1]", height=160),
+        "loss": loss,
+        "accuracy": accuracy,
+        "compare": charts.compare({"run 1": curves(), "run 2": curves(30, 3)}, "Validation accuracy"),
+        "confusion": charts.confusion(np.eye(10, dtype=int) * 90 + 1),
+    }
+
+
+def fields(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("field"), str):
+            yield node["field"]
+        for v in node.values():
+            yield from fields(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from fields(v)
+
+
+@pytest.mark.parametrize("name", list(specs()))
+def test_every_encoded_field_is_a_plain_name_present_in_the_data(name):
+    spec = specs()[name]
+    rows = spec["data"]["values"]
+    assert rows, "a chart without data"
+    for field in set(fields({k: v for k, v in spec.items() if k != "data"})):
+        assert re.fullmatch(r"[\w ]+", field), f"{field!r} would be read as a path"
+        assert any(field in row for row in rows), f"{field!r} is not in the data"
+    json.dumps(spec, allow_nan=False)  # plain JSON: NaN or a NumPy number would fail here
+
+
+def test_a_diverged_loss_is_left_out_of_the_line_not_sent_as_nan():
+    c = curves()
+    c = Curves(c.epoch, np.r_[c.train_loss[:-1], np.nan], c.val_epoch, c.val_loss, c.val_accuracy)
+    loss, _ = charts.learning_curves(c, epochs=10)
+    json.dumps(loss, allow_nan=False)
