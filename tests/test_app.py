@@ -322,6 +322,8 @@ def test_look_inside_and_the_test_set_show_the_model(app, mnist):
     no_problems(app)
     accuracy = next(m.value for m in app.metric if m.label == "Test accuracy")
     assert accuracy.endswith("%") and 60 < float(accuracy[:-1]) <= 100
+    misread = [m.value for m in app.markdown if "<figcaption" in m.value and " → " in m.value]
+    assert misread and misread[0].count("<figure") == 40 and not app.get("imgs")  # inline pictures, no media files
 
 
 def test_look_inside_pictures_are_inline_not_media_files(app, mnist):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from digitnet.explain import Evaluation, evaluate, upscale
+from digitnet.explain import Evaluation, evaluate
 
 from . import charts, resources
+from .pictures import gallery
 from .state import Session
 
 GALLERY = 40  # misread digits shown
@@ -35,16 +36,16 @@ def test_tab(s: Session) -> None:
     b.metric("Misread", f"{len(ev.wrong):,} of {n:,}")
     worst = int(ev.per_digit().argmin())
     c.metric("Hardest digit", str(worst), help="The digit it gets wrong most often.", delta=f"{ev.per_digit()[worst]:.1%} read right", delta_color="off", delta_arrow="off")
-    matrix, gallery = st.columns([1, 1.1], gap="large")
+    matrix, misread = st.columns([1, 1.1], gap="large")
     with matrix:
         st.markdown("**Confusion matrix**: each row is a true digit, each column the network's answer; the diagonal is right.")
         st.vega_lite_chart(charts.confusion(ev.confusion), width="content")
-    with gallery:
+    with misread:
         shown = ev.wrong[:GALLERY]
         st.markdown(f"**The {len(shown)} misread digits it was surest about**: true digit → the network's answer.")
         if len(shown):
-            images = [upscale((data.test_images[i].reshape(28, 28) * 255).astype("uint8"), 3) for i in shown]
+            images = [(data.test_images[i].reshape(28, 28) * 255).astype("uint8") for i in shown]
             captions = [f"{data.test_labels[i]} → {ev.predicted[i]} ({ev.confidence[i]:.0%})" for i in shown]
-            st.image(images, caption=captions, width=84)
+            gallery(images, captions, width=84)
         else:
             st.success("No test digit is misread.")

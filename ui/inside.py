@@ -12,7 +12,7 @@ from digitnet.network import Network
 from digitnet.preprocess import from_canvas
 
 from . import charts
-from .pictures import img_tag, picture
+from .pictures import gallery, picture
 from .state import Session
 
 MAX_BARS = 40  # layers up to this size get one bar per unit; wider ones a heat strip
@@ -161,12 +161,7 @@ def _weights(net: Network, reading: Reading) -> None:
     if n <= 20:
         tiles = [diverging(net.params["W1"][j].reshape(28, 28)) for j in order]
         captions = [f"unit {j}" + ("" if a1 is None else f": A = {a1[j]:.2f}") for j in order]
-        figures = "".join(
-            f'<figure style="margin:0;text-align:center">{img_tag(tile, 112)}'
-            f'<figcaption style="font-size:0.875rem;opacity:0.6">{caption}</figcaption></figure>'
-            for tile, caption in zip(tiles, captions)
-        )
-        st.markdown(f'<div style="display:flex;flex-wrap:wrap;gap:0.5rem 1rem">{figures}</div>', unsafe_allow_html=True)
+        gallery(tiles, captions, width=112)
     else:
         grid = weight_grid(net, order, cols=10, scale=1, gap=1)  # shown 3x: a small PNG, scaled up by the browser
         picture(grid, width=3 * grid.shape[1])

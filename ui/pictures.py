@@ -59,3 +59,13 @@ def picture(image: np.ndarray, width: int, caption: str | None = None) -> None:
     from the last full run would be a broken link (HTTP 404)."""
     below = "" if caption is None else f'<figcaption style="font-size:0.875rem;opacity:0.6;text-align:center">{caption}</figcaption>'
     st.markdown(f'<figure style="margin:0;width:{width}px;max-width:100%">{img_tag(image, width)}{below}</figure>', unsafe_allow_html=True)
+
+
+def gallery(images: list[np.ndarray], captions: list[str], width: int) -> None:
+    """Pictures side by side, each with its caption below, wrapping onto new lines."""
+    figures = "".join(
+        f'<figure style="margin:0;text-align:center">{img_tag(image, width)}'
+        f'<figcaption style="font-size:0.875rem;opacity:0.6">{caption}</figcaption></figure>'
+        for image, caption in zip(images, captions)
+    )
+    st.markdown(f'<div style="display:flex;flex-wrap:wrap;gap:0.5rem 1rem">{figures}</div>', unsafe_allow_html=True)
