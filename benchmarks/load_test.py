@@ -12,13 +12,14 @@ contacted; every wait is bounded, and the whole run stops itself after --deadlin
 
  0. one real Chromium tab records what the page sends when a person draws, clears,
     sets Epochs and presses Train (see ws_students.py);
- 1. N students open the app, a few at a time: --tabs of them (default 3) are real
+ 1. N students open the app, a few at a time: --tabs of them (default 1) are real
     Chromium tabs, the others "protocol students" that open their own Streamlit session
     over the websocket and replay those messages, answering the live panel's
-    auto-reruns as the page does. Twenty Chromium pages on the server's own two cores
-    starve the server of CPU (measured: in-page latencies of 5-40 s, trainings 20x
-    slower, with the server itself using under half a core), which says nothing about
-    a classroom where every browser runs on the student's own computer;
+    auto-reruns as the page does. Chromium pages on the server's own two cores take
+    the server's CPU (twenty: in-page latencies of 5-40 s, trainings 20x slower; three:
+    a headless Chromium alone takes about a core, and the server's p95 doubles), which
+    says nothing about a classroom where every browser runs on the student's own
+    computer; one tab measures what a person sees;
  2. every third student presses Train at the same moment (the notes' 784-10-10 network,
     the sidebar's defaults: α = 0.1, full batch, --epochs each); the server runs two
     trainings at a time and queues the rest ("Waiting for a free training slot: N ahead");
@@ -525,7 +526,7 @@ def table(r: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--students", type=int, default=20, help="students, one Streamlit session each (default 20)")
-    ap.add_argument("--tabs", type=int, default=3, help="how many of them are real Chromium tabs (default 3)")
+    ap.add_argument("--tabs", type=int, default=1, help="how many of them are real Chromium tabs (default 1)")
     ap.add_argument("--epochs", type=int, default=30, help="epochs per training (default 30; see above)")
     ap.add_argument("--rounds", type=int, default=5, help="drawings per student (default 5)")
     ap.add_argument("--slots", type=int, default=0, help="DIGITNET_TRAINING_SLOTS for the server (default: the app's)")
