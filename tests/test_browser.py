@@ -154,7 +154,7 @@ def test_training_shows_growing_curves_and_stop_stops_it(page):
     """Train: the progress bar advances and a chart appears and changes while the
     run goes on; Stop ends it (the weights learnt so far are kept) and drawing still works."""
     expect = _expect()
-    set_number(page, "epochs", 50)  # about 7 s alone on 2 cores: long enough to watch, Stop ends it early
+    set_number(page, "epochs", 400)  # about 25 s alone on 2 cores: long enough to watch; Stop ends it early
     wait_for_app_run(page)
     click_button(page, "train")
 
