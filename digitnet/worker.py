@@ -21,6 +21,7 @@ import threading
 import time
 
 from . import shared
+from .jobs import limit_blas_threads
 from .network import N_CLASSES, N_INPUT, Network
 from .train import Progress, train
 
@@ -42,9 +43,7 @@ def main() -> None:
             os.nice(nice)
         except OSError:
             pass
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)  # one core per training; small matrices are faster on one thread anyway
+    limit_blas_threads(1)  # one core per training; small matrices are faster on one thread anyway
 
     config, params, data = pickle.load(sys.stdin.buffer)
     stop = threading.Event()
