@@ -322,7 +322,7 @@ def test_look_inside_and_the_test_set_show_the_model(app, mnist):
     no_problems(app)
     accuracy = next(m.value for m in app.metric if m.label == "Test accuracy")
     assert accuracy.endswith("%") and 60 < float(accuracy[:-1]) <= 100
-    misread = [m.value for m in app.markdown if "<figcaption" in m.value and " → " in m.value]
+    misread = [m.value for m in app.html if "<figcaption" in m.value and " → " in m.value]
     assert misread and misread[0].count("<figure") == 40 and not app.get("imgs")  # inline pictures, no media files
 
 
@@ -331,7 +331,7 @@ def test_look_inside_pictures_are_inline_not_media_files(app, mnist):
     media files, which the live panel's frequent reruns can drop (a broken picture, HTTP 404)."""
 
     def inline() -> list[str]:
-        return [m.value for m in app.markdown if 'src="data:image/png;base64,' in m.value]
+        return [m.value for m in app.html if 'src="data:image/png;base64,' in m.value]
 
     assert len(inline()) == 2 and not app.get("imgs")  # no drawing: what the network sees (blank), the weight grid
     app.file_uploader(key="upload_image").set_value(("digit.png", digit_png(mnist, 0), "image/png")).run()
