@@ -127,7 +127,7 @@ def train(
     steps_per_epoch = 1 if config.batch_size is None or config.batch_size >= m else math.ceil(m / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     history, step, alpha = History(), 0, config.lr
-    batch = np.empty((min(config.batch_size or m, m), X_rows.shape[1]), dtype=X_rows.dtype)
+    batch = None if steps_per_epoch == 1 else np.empty((config.batch_size, X_rows.shape[1]), dtype=X_rows.dtype)  # mini-batches only
     last_good = net.copy()  # the weights before the last step, restored if that step blows up
     checkpoint = net.copy()  # the weights at the last healthy validation check
     best_val, best_net, checks_without_gain = math.inf, None, 0
