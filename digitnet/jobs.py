@@ -39,10 +39,10 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -65,8 +65,8 @@ DONE = ("finished", "converged", "stopped", "diverged", "failed")
 def limit_blas_threads(n: int = 1) -> None:
     """Run NumPy's BLAS on `n` threads for the whole process (set once at start-up).
 
-    Trainings run side by side in threads; with BLAS's default of one thread
-    per core each would fight the others for every core. Measured here: one
+    Trainings run side by side (one worker process each); with BLAS's default of
+    one thread per core each would fight the others for every core. Measured here: one
     epoch of the notes' network took 15 s with two BLAS threads on a busy
     2-core machine and 0.1 s with one."""
     from threadpoolctl import threadpool_limits
@@ -181,7 +181,8 @@ class Snapshot:
 
 
 class TrainingJob:
-    """One training run in a background thread: start, stop, snapshot, live net."""
+    """One training run: a server thread that queues for a slot and watches the worker
+    process; start, stop, snapshot, live net."""
 
     def __init__(
         self,
