@@ -91,6 +91,12 @@ class Session:
     def active_run(self) -> Run | None:
         return self.runs[-1] if self.runs and self.runs[-1].active else None
 
+    @property
+    def active_job(self) -> TrainingJob | None:
+        """The active run's job, read once: another run of the page may settle it meanwhile."""
+        run = self.active_run
+        return None if run is None else run.job
+
     def live_net(self) -> tuple[Network, str]:
         """The weights to read drawings with: a training's as they are now, else the model's."""
         run = self.active_run

@@ -145,8 +145,7 @@ def start() -> None:
 
 def stop() -> None:
     s = session()
-    run = s.active_run
-    job = None if run is None else run.job
+    job = s.active_job
     if job is None:  # Stop with nothing training: harmless
         s.notify("info", "Nothing is training, so there is nothing to stop.")
         return
@@ -157,8 +156,7 @@ def stop() -> None:
 
 def reset() -> None:
     s = session()
-    run = s.active_run
-    job = None if run is None else run.job
+    job = s.active_job
     if job is not None:
         job.stop()
         job.join(0.5)
@@ -224,8 +222,7 @@ def training_panel(s: Session) -> None:
 def live_every(s: Session) -> float | None:
     """How often the live panel redraws itself: several times a second while the run
     trains, once a second while it waits for a slot, never when nothing runs."""
-    run = s.active_run
-    job = None if run is None else run.job
+    job = s.active_job
     return None if job is None else LIVE_EVERY.get(job.status, LIVE_EVERY["running"])
 
 
