@@ -72,36 +72,13 @@ from browser_support import (  # noqa: E402
     find_chromium,
     percentile,
 )
+from ui_latency import PROBES  # noqa: E402  (in-page: the last mouse-up, every change of the Prediction metric)
 from ws_students import Recording, WsStudent, record  # noqa: E402
 
 SERVER_LOG = Path("/tmp/digitnet_load_test.log")
 WAITING = re.compile(r"Waiting for a free training slot: (\d+) ahead")
 DRAW_DIGITS = [1, 7, 0, 2, 3]  # one stroke each
 TIMEOUT = 90_000  # ms for any single wait: the machine is meant to be loaded here
-
-# In-page probes (see ui_latency.py): the last mouse-up, and every change of the Prediction metric.
-PROBES = r"""
-() => {
-  if (window.__dn) return;
-  const dn = window.__dn = {up: null, shown: []};
-  window.addEventListener('pointerup', () => { dn.up = performance.now(); }, true);
-  const text = () => {
-    for (const m of document.querySelectorAll('[data-testid=stMetric]')) {
-      const l = m.querySelector('[data-testid=stMetricLabel]');
-      if (l && l.innerText.trim() === 'Prediction') {
-        const v = m.querySelector('[data-testid=stMetricValue]');
-        return v ? v.innerText.trim() : null;
-      }
-    }
-    return null;
-  };
-  let last = text();
-  new MutationObserver(() => {
-    const t = text();
-    if (t !== last) { dn.shown.push([performance.now(), t]); last = t; }
-  }).observe(document.body, {subtree: true, childList: true, characterData: true});
-}
-"""
 
 
 @dataclass
