@@ -48,16 +48,22 @@ def relu_prime(Z: np.ndarray) -> np.ndarray:
 def softmax(Z: np.ndarray) -> np.ndarray:
     """e^z_i / sum_j e^z_j per column. Subtracting the column max changes nothing
     mathematically but keeps exp() from overflowing for large scores."""
-    E = np.exp(Z - Z.max(axis=0, keepdims=True))
-    return E / E.sum(axis=0, keepdims=True)
+    E = Z - Z.max(axis=0, keepdims=True)  # a new array: Z itself is kept (the app shows it)
+    np.exp(E, out=E)  # in place here and below: each pass over the batch is one less array to allocate
+    E /= E.sum(axis=0, keepdims=True)
+    return E
 
 
 def one_hot(y: np.ndarray, n_classes: int = N_CLASSES, dtype=np.float32) -> np.ndarray:
     """Labels (m,) -> Y (n_classes x m): y = 4 becomes the column [0 0 0 0 1 0 ...]^T."""
-    y = np.asarray(y)
-    Y = np.zeros((n_classes, y.size), dtype=dtype)
-    Y[y, np.arange(y.size)] = 1
-    return Y
+    return _identity(n_classes, np.dtype(dtype)).take(np.asarray(y), axis=1)  # column k of I is label k
+
+
+@functools.lru_cache(maxsize=8)
+def _identity(n: int, dtype: np.dtype) -> np.ndarray:
+    I = np.eye(n, dtype=dtype)
+    I.flags.writeable = False  # shared between calls
+    return I
 
 
 def cross_entropy(A: np.ndarray, y: np.ndarray) -> float:
@@ -76,16 +82,18 @@ def cross_entropy(A: np.ndarray, y: np.ndarray) -> float:
 # (up to about a million multiply-adds) with a direct kernel that skips the
 # packing its general kernel does, and on these shapes that is 2-3x faster.
 # So for such a layer the m examples are taken BLOCK at a time; each block's
-# product is small, and the result is the same sum. A wide layer (800 units)
-# gains nothing and is multiplied whole. (benchmarks/bench.py measures it.)
+# product is small, and the result is the same sum. Other layers gain nothing
+# (measured: 32 x 256 and 10 x 10 get slower) and are multiplied whole.
+# (benchmarks/bench.py measures the training step.)
 
 BLOCK = 64
 SMALL_PRODUCT = 1_000_000  # multiply-adds
+NARROW, LONG = 16, 256  # at most 16 units, at least 256 inputs: the shapes where blocks pay
 
 
 @functools.lru_cache(maxsize=64)  # the same few shapes, thousands of steps
 def _example_blocks(n_out: int, n_in: int, m: int) -> tuple[slice, ...] | None:
-    if m <= BLOCK or n_out * n_in * BLOCK > SMALL_PRODUCT:
+    if n_out > NARROW or n_in < LONG or n_out * n_in * m <= SMALL_PRODUCT or n_out * n_in * BLOCK > SMALL_PRODUCT:
         return None
     return tuple(slice(i, i + BLOCK) for i in range(0, m, BLOCK))
 
@@ -153,8 +161,8 @@ class Network:
         cache = {"A0": X}
         A, params = X, self.params  # one dict for the whole pass, even if the weights are replaced meanwhile
         for l in range(1, self.L + 1):
-            W, b = params[f"W{l}"], params[f"b{l}"]
-            Z = W_dot(W, A) + b  # (n_l x m) = (n_l x n_{l-1})(n_{l-1} x m) + (n_l x 1)
+            Z = W_dot(params[f"W{l}"], A)  # (n_l x m) = (n_l x n_{l-1})(n_{l-1} x m)
+            Z += params[f"b{l}"]  # + (n_l x 1), the same bias for every column
             A = softmax(Z) if l == self.L else relu(Z)
             cache[f"Z{l}"], cache[f"A{l}"] = Z, A
         return cache
@@ -177,11 +185,14 @@ class Network:
         dZ = cache[f"A{self.L}"] - Y  # (10 x m)
         for l in range(self.L, 0, -1):
             A_prev = cache[f"A{l - 1}"]
-            grads[f"dW{l}"] = dZ_dot_At(dZ, A_prev) / m  # (n_l x n_{l-1}) = (n_l x m)(m x n_{l-1})
-            grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True) / m  # (n_l x 1)
+            dW = grads[f"dW{l}"] = dZ_dot_At(dZ, A_prev)  # (n_l x n_{l-1}) = (n_l x m)(m x n_{l-1})
+            dW /= m
+            db = grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True)  # (n_l x 1)
+            db /= m
             if l > 1:
                 # dZ_{l-1} = W_l^T . dZ_l * g'(Z_{l-1})   (n_{l-1} x m)
-                dZ = (self.params[f"W{l}"].T @ dZ) * relu_prime(cache[f"Z{l - 1}"])
+                dZ = self.params[f"W{l}"].T @ dZ
+                dZ *= relu_prime(cache[f"Z{l - 1}"])
         return grads
 
     def loss(self, X: np.ndarray, y: np.ndarray) -> float:
