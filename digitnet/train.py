@@ -128,8 +128,11 @@ def train(
     total_steps = steps_per_epoch * config.epochs
     history, step, alpha = History(), 0, config.lr
     batch = None if steps_per_epoch == 1 else np.empty((config.batch_size, X_rows.shape[1]), dtype=X_rows.dtype)  # mini-batches only
-    last_good = net.copy()  # the weights before the last step, restored if that step blows up
-    checkpoint = net.copy()  # the weights at the last healthy validation check
+    # the weights at the last healthy validation check (at first, the initial
+    # ones): what a run that blows up falls back to. Checked weights, not merely
+    # the previous step's, which may already be far off when the loss explodes;
+    # and no copy of the model on every step.
+    checkpoint = net.copy()
     best_val, best_net, checks_without_gain = math.inf, None, 0
     start = time.perf_counter()
 
@@ -152,10 +155,8 @@ def train(
             cache = net.forward(X)
             loss = cross_entropy(cache[f"A{net.L}"], labels)
             if not math.isfinite(loss) or loss > DIVERGED_LOSS:
-                net.params = last_good.params
+                net.params = checkpoint.params
                 return finish("diverged", _diverged_message(alpha, step, loss))
-            for name, P in net.params.items():  # cheap next to the step itself; saves the model if the step blows up
-                np.copyto(last_good.params[name], P)
             optimizer.update(net.params, net.backward(cache, Y), alpha)
             step += 1
             history.step.append(step)
