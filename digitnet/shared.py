@@ -1,7 +1,7 @@
 """Arrays that several processes read without each holding a copy.
 
 The app trains networks in worker processes (digitnet.jobs), and every
-training reads the same 55,000 images, 172 MB of float32. `share()` puts such
+training reads the same 55,000 images (43 MB of pixels). `share()` puts such
 arrays into one block of shared memory, once per server; `ref()` of an array
 that lies in such a block is a small picklable note (block name, offset,
 shape), and `resolve()` in the worker maps the same memory back into an array.

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .data import to_unit
 from .network import N_CLASSES, N_INPUT, Network, cross_entropy, one_hot
 from .optim import make_optimizer
 
@@ -116,7 +117,8 @@ def train(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
-    """Train `net` in place. Images come as rows (m x 784); each batch is
+    """Train `net` in place. Images come as rows (m x 784), either floats in
+    [0, 1] or the files' uint8 pixels (scaled as they are read); each batch is
     transposed to the notes' X (784 x m) without a copy."""
     if net.sizes[0] != N_INPUT or net.sizes[-1] != N_CLASSES:
         raise ValueError(f"The network must map {N_INPUT} pixels to {N_CLASSES} classes, not {net.sizes}.")
@@ -127,7 +129,12 @@ def train(
     steps_per_epoch = 1 if config.batch_size is None or config.batch_size >= m else math.ceil(m / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     history, step, alpha = History(), 0, config.lr
-    batch = None if steps_per_epoch == 1 else np.empty((config.batch_size, X_rows.shape[1]), dtype=X_rows.dtype)  # mini-batches only
+    if X_val_rows.dtype == np.uint8:
+        X_val_rows = to_unit(X_val_rows)
+    if steps_per_epoch == 1:
+        X_rows = to_unit(X_rows) if X_rows.dtype == np.uint8 else X_rows  # full batch: scaled once
+    else:
+        read_batch = _batch_reader(X_rows, config.batch_size)
     # the weights at the last healthy validation check (at first, the initial
     # ones): what a run that blows up falls back to. Checked weights, not merely
     # the previous step's, which may already be far off when the loss explodes;
@@ -145,9 +152,7 @@ def train(
         for idx in batches(m, config.batch_size, rng):
             if should_stop is not None and should_stop():
                 return finish("stopped", f"Stopped after {step} steps ({step / steps_per_epoch:.2f} epochs); the weights learnt so far are kept.")
-            # the batch's rows are copied into one reused array: a fresh 400 kB
-            # array per step would cost the allocator more than the copy itself
-            rows = X_rows if idx is None else np.take(X_rows, idx, axis=0, out=batch[: len(idx)], mode="clip")
+            rows = X_rows if idx is None else read_batch(idx)
             if augment is not None:
                 rows = augment(rows, rng)
             labels = y if idx is None else y[idx]
@@ -191,6 +196,19 @@ def train(
                     return finish("converged", f"Converged after {epoch + 1} epochs: the validation loss stopped improving (best {best_val:.4f}).")
     took = time.perf_counter() - start
     return finish("finished", f"Trained {config.epochs} epoch{'s' * (config.epochs != 1)} in {f'{took:.1f} s' if took >= 0.1 else 'under 0.1 s'}.")
+
+
+def _batch_reader(X_rows: np.ndarray, batch_size: int) -> Callable[[np.ndarray], np.ndarray]:
+    """read(idx): rows idx of X_rows as floats, in arrays reused from step to step
+    (a fresh 400 kB array per step would cost the allocator more than the copy).
+    Pixels are a quarter of the bytes to fetch from memory, and are scaled to
+    [0, 1] once they are in the batch."""
+    n_in = X_rows.shape[1]
+    if X_rows.dtype != np.uint8:
+        batch = np.empty((batch_size, n_in), X_rows.dtype)
+        return lambda idx: np.take(X_rows, idx, axis=0, out=batch[: len(idx)], mode="clip")
+    pixels, batch = np.empty((batch_size, n_in), np.uint8), np.empty((batch_size, n_in), np.float32)
+    return lambda idx: to_unit(np.take(X_rows, idx, axis=0, out=pixels[: len(idx)], mode="clip"), out=batch[: len(idx)])
 
 
 # A network that guesses uniformly has loss ln 10 = 2.30. A batch loss three

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from digitnet.data import FILES, MNIST_DIR, DataError, load_mnist, read_idx
+from digitnet.data import FILES, MNIST_DIR, DataError, load_mnist, read_idx, to_unit
 
 
 def test_shipped_mnist_is_complete_and_in_range(mnist):
@@ -17,12 +17,24 @@ def test_shipped_mnist_is_complete_and_in_range(mnist):
     assert np.bincount(mnist.test_labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert mnist.train_labels[:5].tolist() == [5, 0, 4, 1, 9]  # the well-known first five
     assert not mnist.train_images.flags.writeable  # shared by every session: nobody may write
+    assert mnist.train_pixels.dtype == np.uint8 and not mnist.train_pixels.flags.writeable
+
+
+def test_pixels_scale_to_the_same_numbers_batch_by_batch_as_all_at_once(mnist):
+    # training scales each batch of pixels as it reads it: it must see exactly the floats of the whole set
+    whole = (mnist.train_pixels.astype(np.float32) / np.float32(255)).astype(np.float32)
+    np.testing.assert_allclose(mnist.train_images, whole, rtol=1e-7, atol=0)
+    rows = [3, 59999, 0, 31337]
+    out = np.empty((4, 784), np.float32)
+    assert to_unit(mnist.train_pixels[rows], out=out) is out
+    np.testing.assert_array_equal(out, mnist.train_images[rows])
+    assert to_unit(np.array([0, 255], np.uint8)).tolist() == [0.0, 1.0]
 
 
 def test_split_holds_out_the_end_of_the_training_set(mnist):
     X, y, X_val, y_val = mnist.split(5000)
     assert len(X) == 55000 and len(X_val) == 5000
-    np.testing.assert_array_equal(X_val, mnist.train_images[55000:])
+    np.testing.assert_array_equal(X_val, mnist.train_pixels[55000:])
 
 
 @pytest.fixture

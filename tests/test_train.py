@@ -93,6 +93,19 @@ def test_same_seed_same_model(small):
     assert not np.array_equal(a.params["W1"], c.params["W1"])
 
 
+@pytest.mark.parametrize("batch_size", [64, None])
+@pytest.mark.parametrize("augment", [False, True])
+def test_pixels_train_exactly_as_their_floats(mnist, batch_size, augment):
+    # the app and the command line hand train() the files' uint8 pixels; it scales them as it reads
+    pixels = mnist.train_pixels[:500], mnist.train_labels[:500], mnist.train_pixels[-100:], mnist.train_labels[-100:]
+    floats = mnist.train_images[:500], mnist.train_labels[:500], mnist.train_images[-100:], mnist.train_labels[-100:]
+    config = TrainConfig(epochs=2, batch_size=batch_size, augment=augment, seed=2)
+    a, b = train(net10(), *pixels, config), train(net10(), *floats, config)
+    for name in a.net.params:
+        np.testing.assert_array_equal(a.net.params[name], b.net.params[name])
+    assert a.history.val_loss == b.history.val_loss
+
+
 def test_until_convergence_stops_early_and_keeps_the_best(small):
     X, y, X_val, y_val = small
     # few examples and a big network: validation loss turns up soon

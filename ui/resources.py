@@ -45,7 +45,7 @@ def _dataset(directory: str, signature: tuple) -> MNIST | str:
     except DataError as e:
         return str(e)
     # the training set into shared memory, so that training processes map it rather than copy it
-    return dataclasses.replace(data, **shared.share({"train_images": data.train_images, "train_labels": data.train_labels}))
+    return dataclasses.replace(data, **shared.share({"train_pixels": data.train_pixels, "train_labels": data.train_labels}))
 
 
 @st.cache_resource(show_spinner=False)
