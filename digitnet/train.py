@@ -131,10 +131,7 @@ def train(
     history, step, alpha = History(), 0, config.lr
     if X_val_rows.dtype == np.uint8:
         X_val_rows = to_unit(X_val_rows)
-    if steps_per_epoch == 1:
-        X_rows = to_unit(X_rows) if X_rows.dtype == np.uint8 else X_rows  # full batch: scaled once
-    else:
-        read_batch = _batch_reader(X_rows, config.batch_size)
+    read_batch = None if steps_per_epoch == 1 else _batch_reader(X_rows, config.batch_size)
     # the weights at the last healthy validation check (at first, the initial
     # ones): what a run that blows up falls back to. Checked weights, not merely
     # the previous step's, which may already be far off when the loss explodes;
@@ -152,17 +149,17 @@ def train(
         for idx in batches(m, config.batch_size, rng):
             if should_stop is not None and should_stop():
                 return finish("stopped", f"Stopped after {step} steps ({step / steps_per_epoch:.2f} epochs); the weights learnt so far are kept.")
-            rows = X_rows if idx is None else read_batch(idx)
-            if augment is not None:
-                rows = augment(rows, rng)
-            labels = y if idx is None else y[idx]
-            X, Y = rows.T, one_hot(labels, dtype=rows.dtype)  # X: (784 x m), Y: (10 x m)
-            cache = net.forward(X)
-            loss = cross_entropy(cache[f"A{net.L}"], labels)
+            if idx is None:
+                loss, grads = _full_batch_gradient(net, X_rows, y, augment, rng)
+            else:
+                rows = read_batch(idx)
+                if augment is not None:
+                    rows = augment(rows, rng)
+                loss, grads = _gradient(net, rows, y[idx])
             if not math.isfinite(loss) or loss > DIVERGED_LOSS:
                 net.params = checkpoint.params
                 return finish("diverged", _diverged_message(alpha, step, loss))
-            optimizer.update(net.params, net.backward(cache, Y), alpha)
+            optimizer.update(net.params, grads, alpha)
             step += 1
             history.step.append(step)
             history.epoch.append(step / steps_per_epoch)
@@ -196,6 +193,41 @@ def train(
                     return finish("converged", f"Converged after {epoch + 1} epochs: the validation loss stopped improving (best {best_val:.4f}).")
     took = time.perf_counter() - start
     return finish("finished", f"Trained {config.epochs} epoch{'s' * (config.epochs != 1)} in {f'{took:.1f} s' if took >= 0.1 else 'under 0.1 s'}.")
+
+
+def _gradient(net: Network, rows: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    """The loss on one batch and its gradient: the notes' forward and backward propagation."""
+    X, Y = rows.T, one_hot(labels, dtype=rows.dtype)  # X: (784 x m), Y: (10 x m)
+    cache = net.forward(X)
+    return cross_entropy(cache[f"A{net.L}"], labels), net.backward(cache, Y)
+
+
+PART = 10_000  # examples per part of a full-batch step
+
+
+def _full_batch_gradient(net: Network, X_rows: np.ndarray, y: np.ndarray, augment, rng) -> tuple[float, dict[str, np.ndarray]]:
+    """The notes' full-batch step (all m examples at once), taken PART examples at a
+    time: the mean loss, and its gradient, over all m is the size-weighted mean of
+    the parts' means. Exactly the same step, and memory for one part's floats and
+    activations rather than for all 55,000 (172 MB of images alone)."""
+    m = len(y)
+    loss, grads = 0.0, None
+    buffer = np.empty((min(PART, m), X_rows.shape[1]), np.float32) if X_rows.dtype == np.uint8 else None
+    for start in range(0, m, PART):
+        rows = X_rows[start : start + PART]
+        if buffer is not None:
+            rows = to_unit(rows, out=buffer[: len(rows)])
+        if augment is not None:
+            rows = augment(rows, rng)
+        part_loss, part_grads = _gradient(net, rows, y[start : start + PART])
+        share = len(rows) / m
+        loss += share * part_loss
+        if grads is None:
+            grads = {name: share * g for name, g in part_grads.items()}
+        else:
+            for name, g in part_grads.items():
+                grads[name] += share * g
+    return loss, grads
 
 
 def _batch_reader(X_rows: np.ndarray, batch_size: int) -> Callable[[np.ndarray], np.ndarray]:

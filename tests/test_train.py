@@ -106,6 +106,19 @@ def test_pixels_train_exactly_as_their_floats(mnist, batch_size, augment):
     assert a.history.val_loss == b.history.val_loss
 
 
+def test_full_batch_taken_in_parts_is_the_same_step(mnist, monkeypatch):
+    # a full-batch step is taken PART examples at a time (uneven last part here); the step is the whole batch's
+    X, y = mnist.train_pixels[:500], mnist.train_labels[:500]
+    X_val, y_val = mnist.train_images[-100:], mnist.train_labels[-100:]
+    config = TrainConfig(lr=0.5, epochs=3, batch_size=None)
+    whole = train(Network.init((784, 16, 10), seed=1, dtype=np.float64), X.astype(np.float64) / 255, y, X_val, y_val, config)
+    monkeypatch.setattr("digitnet.train.PART", 70)
+    parts = train(Network.init((784, 16, 10), seed=1, dtype=np.float64), X.astype(np.float64) / 255, y, X_val, y_val, config)
+    for name in whole.net.params:
+        np.testing.assert_allclose(parts.net.params[name], whole.net.params[name], rtol=1e-10, atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(parts.history.train_loss, whole.history.train_loss, rtol=1e-12)
+
+
 def test_until_convergence_stops_early_and_keeps_the_best(small):
     X, y, X_val, y_val = small
     # few examples and a big network: validation loss turns up soon
