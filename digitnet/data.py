@@ -1,4 +1,5 @@
-"""MNIST from the gzipped IDX files in assets/mnist, checked, as float arrays.
+"""MNIST from the gzipped IDX files in assets/mnist, checked: the training
+images as the files' uint8 pixels, the test images as floats in [0, 1].
 
 Images are kept as rows (m x 784, C order) because a mini-batch is then a
 gather of contiguous rows; `.T` of that is the notes' X (784 x m, examples as
@@ -55,6 +56,9 @@ def read_idx(path: Path, expected_shape: tuple[int, ...] | None = None, sha256: 
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
+PIXEL = np.float32(1 / 255)
+
+
 def to_unit(pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Pixels 0..255 (uint8) -> float32 in [0, 1], the notes' X / 255; into `out` if given.
     The same float32 numbers as scaling the whole set at once."""
@@ -63,9 +67,6 @@ def to_unit(pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     np.copyto(out, pixels)
     out *= PIXEL
     return out
-
-
-PIXEL = np.float32(1 / 255)
 
 
 @dataclass(frozen=True)
