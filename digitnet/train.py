@@ -131,7 +131,10 @@ def train(
     history, step, alpha = History(), 0, config.lr
     if X_val_rows.dtype == np.uint8:
         X_val_rows = to_unit(X_val_rows)
-    read_batch = None if steps_per_epoch == 1 else _batch_reader(X_rows, config.batch_size)
+    if steps_per_epoch == 1:  # full batch, taken PART examples at a time; pixels scaled into one reused array
+        part = np.empty((min(PART, m), X_rows.shape[1]), np.float32) if X_rows.dtype == np.uint8 else None
+    else:
+        read_batch = _batch_reader(X_rows, config.batch_size)
     # the weights at the last healthy validation check (at first, the initial
     # ones): what a run that blows up falls back to. Checked weights, not merely
     # the previous step's, which may already be far off when the loss explodes;
@@ -150,7 +153,7 @@ def train(
             if should_stop is not None and should_stop():
                 return finish("stopped", f"Stopped after {step} steps ({step / steps_per_epoch:.2f} epochs); the weights learnt so far are kept.")
             if idx is None:
-                loss, grads = _full_batch_gradient(net, X_rows, y, augment, rng)
+                loss, grads = _full_batch_gradient(net, X_rows, y, augment, rng, part)
             else:
                 rows = read_batch(idx)
                 if augment is not None:
@@ -205,18 +208,18 @@ def _gradient(net: Network, rows: np.ndarray, labels: np.ndarray) -> tuple[float
 PART = 10_000  # examples per part of a full-batch step
 
 
-def _full_batch_gradient(net: Network, X_rows: np.ndarray, y: np.ndarray, augment, rng) -> tuple[float, dict[str, np.ndarray]]:
+def _full_batch_gradient(net: Network, X_rows: np.ndarray, y: np.ndarray, augment, rng, part: np.ndarray | None) -> tuple[float, dict[str, np.ndarray]]:
     """The notes' full-batch step (all m examples at once), taken PART examples at a
     time: the mean loss, and its gradient, over all m is the size-weighted mean of
     the parts' means. Exactly the same step, and memory for one part's floats and
-    activations rather than for all 55,000 (172 MB of images alone)."""
+    activations rather than for all 55,000 (172 MB of images alone). Pixels are
+    scaled into `part`, an array kept for the whole training."""
     m = len(y)
     loss, grads = 0.0, None
-    buffer = np.empty((min(PART, m), X_rows.shape[1]), np.float32) if X_rows.dtype == np.uint8 else None
     for start in range(0, m, PART):
         rows = X_rows[start : start + PART]
-        if buffer is not None:
-            rows = to_unit(rows, out=buffer[: len(rows)])
+        if part is not None:
+            rows = to_unit(rows, out=part[: len(rows)])
         if augment is not None:
             rows = augment(rows, rng)
         part_loss, part_grads = _gradient(net, rows, y[start : start + PART])
