@@ -84,8 +84,8 @@ def torch_epoch_seconds(data, sizes, batch_size, epochs, threads, lr=0.1):
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    X = torch.from_numpy(data.train_images.copy())  # a writable copy: torch refuses read-only arrays
-    y = torch.from_numpy(data.train_labels)
+    X = torch.from_numpy(data.train_images.copy())  # writable copies: torch warns on read-only arrays
+    y = torch.from_numpy(data.train_labels.copy())
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
