@@ -59,3 +59,21 @@ def test_a_diverged_loss_is_left_out_of_the_line_not_sent_as_nan():
     c = Curves(c.epoch, np.r_[c.train_loss[:-1], np.nan], c.val_epoch, c.val_loss, c.val_accuracy)
     loss, _ = charts.learning_curves(c, epochs=10)
     json.dumps(loss, allow_nan=False)
+
+
+def test_a_long_runs_validation_curves_are_bucket_means_drawn_without_dots():
+    c = curves(n=5000, k=500)  # 100 epochs checked 5 times each
+    loss, accuracy = charts.learning_curves(c, epochs=500)
+    validation = [row for row in loss["layer"][0]["data"]["values"] if row["set"] == "validation"]
+    points = accuracy["layer"][0]["data"]["values"]
+    assert len(validation) == len(points) == charts.VAL_POINTS
+    assert points[0]["accuracy"] == pytest.approx(c.val_accuracy[: 500 // charts.VAL_POINTS].mean(), abs=1e-3)
+    assert accuracy["layer"][0]["mark"]["point"] is False
+    _, short = charts.learning_curves(curves(), epochs=10)  # 5 checks: every one shown, as a dot
+    assert len(short["layer"][0]["data"]["values"]) == 5 and short["layer"][0]["mark"]["point"]
+
+
+def test_the_loss_axis_leaves_room_above_a_guess_for_the_legend():
+    loss, _ = charts.learning_curves(curves(), epochs=10)
+    top = loss["layer"][0]["encoding"]["y"]["scale"]["domain"][1]
+    assert top >= charts.LOSS_TOP > np.log(10) + 0.5

@@ -22,16 +22,20 @@ FONT = 15  # axis and legend lettering, for a projector
 ACCENT = "#e4572e"  # the network's answer
 MUTED = "#9aa5b1"
 SERIES = {"training": "#4c78a8", "validation": "#f58518"}
+LOSS_TOP = 3.0  # a loss axis from 0 to at least 3: a guess scores ln 10 = 2.3, the legend sits above
+FEW = 40  # a curve of at most this many points shows them as dots
+VAL_POINTS = 60  # the validation curves' points at most (bucket means), as the training loss's 200
 RUN_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]  # distinct on a projector
 
 
 def _config() -> dict:
-    """The shared style: large lettering, a light grid, no frame, the legend top-right."""
+    """The shared style: large lettering, a light grid, no frame, the legend one line in
+    the top-right corner (the loss axis leaves room for it above ln 10, where losses start)."""
     return {
         "view": {"continuousWidth": 300, "continuousHeight": 300, "strokeWidth": 0},
         "axis": {"labelFontSize": FONT - 1, "titleFontSize": FONT, "titleFontWeight": "normal", "gridOpacity": 0.5},
-        "legend": {"labelFontSize": FONT - 1, "titleFontSize": FONT - 1, "orient": "top-right", "title": None,
-                   "symbolStrokeWidth": 4, "fillColor": "#ffffffcc", "padding": 6},
+        "legend": {"labelFontSize": FONT - 1, "titleFontSize": FONT - 1, "orient": "top-right", "direction": "horizontal", "title": None,
+                   "symbolStrokeWidth": 4, "fillColor": "#ffffffcc", "padding": 4, "offset": 4},
         "title": {"fontSize": FONT + 1, "anchor": "start", "fontWeight": "normal"},
     }
 
@@ -105,17 +109,17 @@ def learning_curves(curves: Curves, epochs: float, height: int = 300) -> tuple[d
     """Loss (training and validation) and validation accuracy against epochs, on an
     x axis that already spans the whole run, so the curves grow into it."""
     x, y = thin(curves.epoch, curves.train_loss, 200)  # bucket means: the batch noise smoothed
-    loss = _rows(x.tolist(), y.tolist(), "loss", set="training") + _rows(
-        curves.val_epoch.tolist(), curves.val_loss.tolist(), "loss", set="validation"
-    )
-    acc = _rows(curves.val_epoch.tolist(), curves.val_accuracy.tolist(), "accuracy")
+    vx, vy = thin(curves.val_epoch, curves.val_loss, VAL_POINTS)  # a long run checks hundreds of times:
+    _, va = thin(curves.val_epoch, curves.val_accuracy, VAL_POINTS)  # its dots would merge into a thick band
+    loss = _rows(x.tolist(), y.tolist(), "loss", set="training") + _rows(vx.tolist(), vy.tolist(), "loss", set="validation")
+    acc = _rows(vx.tolist(), va.tolist(), "accuracy")
     x_axis = {"field": "epoch", "type": "quantitative", "title": "epoch", "scale": {"domain": [0, max(epochs, 1e-9)], "nice": False}}
-    top = max(2.5, _top([*y.tolist(), *curves.val_loss.tolist()]))
+    top = max(LOSS_TOP, _top([*y.tolist(), *vy.tolist()]))
     loss_chart = _chart(
         loss,
         height,
         title="Loss (lower is better)",
-        mark={"type": "line", "strokeWidth": 3, "clip": True, "point": len(loss) < 40},  # dots while there are few points
+        mark={"type": "line", "strokeWidth": 3, "clip": True, "point": len(loss) <= FEW},  # dots while there are few points
         encoding={
             "x": x_axis,
             "y": {"field": "loss", "type": "quantitative", "title": "cross-entropy", "scale": {"domain": [0, min(top, 7)]}},
@@ -126,7 +130,7 @@ def learning_curves(curves: Curves, epochs: float, height: int = 300) -> tuple[d
         acc,
         height,
         title="Accuracy on validation digits",
-        mark={"type": "line", "strokeWidth": 3, "point": {"size": 50}, "clip": True},
+        mark={"type": "line", "strokeWidth": 3, "point": {"size": 50} if len(acc) <= FEW else False, "clip": True},
         encoding={
             "x": x_axis,
             "y": {"field": "accuracy", "type": "quantitative", "title": None,
@@ -163,7 +167,7 @@ def compare(curves_by_label: dict[str, Curves], metric: str, height: int = 440) 
         if field == "train_loss":
             x, y = thin(c.epoch, c.train_loss, 200)
         else:
-            x, y = c.val_epoch, getattr(c, field)
+            x, y = thin(c.val_epoch, getattr(c, field), 2 * VAL_POINTS)  # a wider chart
         y = y.tolist()
         tops += y
         rows += _rows(x.tolist(), y, title, run=label)
@@ -175,7 +179,7 @@ def compare(curves_by_label: dict[str, Curves], metric: str, height: int = 440) 
         rows,
         height,
         title=metric,
-        mark={"type": "line", "strokeWidth": 3, "clip": True, "point": field != "train_loss"},
+        mark={"type": "line", "strokeWidth": 3, "clip": True, "point": field != "train_loss" and len(rows) <= FEW * len(curves_by_label)},
         encoding={
             "x": {"field": "epoch", "type": "quantitative", "title": "epoch", "scale": {"domainMin": 0}, "axis": {"tickCount": 8}},
             "y": {"field": title, "type": "quantitative", "title": metric.lower(), "scale": y_scale, "axis": {"format": fmt} if fmt else {}},
