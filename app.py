@@ -13,7 +13,7 @@ from ui import compare, draw, evaluation, inside, model_file, resources, state, 
 VIEWS = ["Look inside", "Compare runs", "Test set"]
 CSS = (
     "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"  # less empty space above the title, for a projector
-    "[data-testid='stLayoutWrapper']:has(> .st-key-live_panel) {min-width: 480px}"  # narrower: the prediction goes below the canvas
+    "[data-testid='stLayoutWrapper']:has(> .st-key-live_panel) {min-width: min(480px, 100%)}"  # narrower: the prediction goes below the canvas (a phone: full width, no wider)
 )
 
 

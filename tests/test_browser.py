@@ -83,7 +83,7 @@ def browser(app_url):
 
 
 def _new_page(browser, **context_args):
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, **context_args)
+    context = browser.new_context(**{"viewport": {"width": 1400, "height": 900}, **context_args})
     context.set_default_timeout(TIMEOUT)
     page = context.new_page()
     page.console_errors = []
@@ -135,14 +135,18 @@ def test_clearing_the_canvas_brings_the_prompt_back(page):
     expect(page.get_by_text(EMPTY_PROMPT).first).to_be_visible()
 
 
-def test_a_digit_drawn_by_touch_is_read(browser, app_url):
-    """A finger on a touch screen: Chromium's touch emulation, touch events sent through CDP."""
+def test_a_digit_drawn_by_touch_on_a_phone_is_read_and_fits_the_screen(browser, app_url):
+    """A finger on a phone: a 390 px wide touch screen (Chromium's touch emulation, touch
+    events sent through CDP). The answer and its chart fit the screen, nothing cut off."""
     expect = _expect()
-    context, page = _new_page(browser, has_touch=True)
+    context, page = _new_page(browser, has_touch=True, is_mobile=True, viewport={"width": 390, "height": 844})
     try:
         open_app(page, app_url, timeout=60_000)
         touch_draw(page, context.new_cdp_session(page), DIGITS[7])
         expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
+        for part in (page.locator(".st-key-live_panel"), page.get_by_test_id("stVegaLiteChart").first):
+            box = part.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, f"{box} is wider than the phone's screen"
     finally:
         context.close()
 
