@@ -14,6 +14,8 @@ VIEWS = ["Look inside", "Compare runs", "Test set"]
 CSS = (
     "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"  # less empty space above the title, for a projector
     "[data-testid='stLayoutWrapper']:has(> .st-key-live_panel) {min-width: min(480px, 100%)}"  # narrower: the prediction goes below the canvas (a phone: full width, no wider)
+    # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
+    "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
 )
 
 

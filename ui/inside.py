@@ -62,9 +62,11 @@ def backward_latex(sizes: tuple[int, ...]) -> str:
     return BIG + r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 
 
-def update_latex(L: int, alpha: float) -> str:
+def update_latex(L: int) -> str:
+    """The notes' update rule for every layer (its 'repeat until convergence' is in the
+    sentence above it: on a phone's width the rule alone fits)."""
     rules = r" \\ ".join(rf"W^{{[{l}]}} &:= W^{{[{l}]}} - \alpha\, dW^{{[{l}]}}, \quad b^{{[{l}]}} := b^{{[{l}]}} - \alpha\, db^{{[{l}]}}" for l in range(1, L + 1))
-    return BIG + rf"\text{{repeat until convergence: }}\quad \begin{{aligned}} {rules} \end{{aligned}} \qquad \alpha = {alpha:g}"
+    return BIG + rf"\begin{{aligned}} {rules} \end{{aligned}}"
 
 
 def inside_tab(s: Session) -> None:
@@ -104,7 +106,9 @@ def inside_tab(s: Session) -> None:
         "send the error backwards layer by layer, then step every weight against its gradient:"
     )
     st.latex(backward_latex(sizes))
-    st.latex(update_latex(L, float(st.session_state.get("lr", 0.1))))
+    alpha = float(st.session_state.get("lr", 0.1))
+    st.markdown(f"and repeat until convergence, with the learning rate α = {alpha:g} set in the sidebar:")
+    st.latex(update_latex(L))
     st.subheader("What each hidden unit looks for")
     _weights(net, reading)
 
