@@ -137,20 +137,25 @@ def test_clearing_the_canvas_brings_the_prompt_back(page):
 
 def test_a_digit_drawn_by_touch_on_a_phone_is_read_and_fits_the_screen(browser, app_url):
     """A finger on a phone: a 390 px wide touch screen (Chromium's touch emulation, touch
-    events sent through CDP). The answer, its chart and the equations fit the screen, nothing cut off."""
+    events sent through CDP). The answer, its chart, the equations and the confusion matrix
+    fit the screen, nothing cut off."""
     expect = _expect()
     context, page = _new_page(browser, has_touch=True, is_mobile=True, viewport={"width": 390, "height": 844})
     try:
         open_app(page, app_url, timeout=60_000)
         touch_draw(page, context.new_cdp_session(page), DIGITS[7])
         expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
-        for part in (page.locator(".st-key-live_panel"), page.get_by_test_id("stVegaLiteChart").first):
+        for part in (page.locator(".st-key-live_panel"), page.get_by_test_id("stVegaLiteChart").first.locator("svg.marks")):
             box = part.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, f"{box} is wider than the phone's screen"
         # Look inside (open by default): every equation of the notes fits the width, none needs scrolling
         expect(page.locator(".katex-display").first).to_be_visible()
         widths = page.locator(".katex-display").evaluate_all("els => els.map(e => [e.scrollWidth, e.clientWidth])")
         assert len(widths) >= 6 and all(scroll <= client + 3 for scroll, client in widths), widths  # + 3: KaTeX's own overhang
+        page.get_by_role("tab", name="Test set").click()  # the confusion matrix: all ten columns on the screen
+        expect(page.get_by_text("Confusion matrix")).to_be_visible(timeout=TIMEOUT)
+        box = page.get_by_test_id("stVegaLiteChart").last.locator("svg.marks").bounding_box()  # the drawing, not its clipped frame
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, f"the confusion matrix {box} is wider than the screen"
     finally:
         context.close()
 

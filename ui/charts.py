@@ -196,9 +196,10 @@ def compare(curves_by_label: dict[str, Curves], metric: str, height: int = 440) 
     )
 
 
-def confusion(matrix: np.ndarray, size: int = 440) -> dict:
+def confusion(matrix: np.ndarray, height: int = 440) -> dict:
     """Rows: the true digit; columns: the network's answer. The diagonal (right) is
-    green, mistakes are shaded by how often they happen."""
+    green, mistakes are shaded by how often they happen. As wide as its column (on a
+    phone, the screen), so no column of the matrix is cut off."""
     counts = np.asarray(matrix).tolist()
     worst = max([1] + [n for t, row in enumerate(counts) for a, n in enumerate(row) if t != a])
     rows = []
@@ -227,7 +228,7 @@ def confusion(matrix: np.ndarray, size: int = 440) -> dict:
     }
     texts = {"mark": {"type": "text", "fontSize": FONT - 1},
              "encoding": {**encoding, "text": {"field": "label", "type": "nominal"}, "color": {"field": "ink", "type": "nominal", "scale": None}}}
-    return _chart(rows, size, width=size, layer=[cells, texts])
+    return _chart(rows, height, width="container", layer=[cells, texts])
 
 
 def _mix(a: str, b: str, t: float) -> str:

@@ -39,7 +39,7 @@ def test_tab(s: Session) -> None:
     matrix, misread = st.columns([1, 1.1], gap="large")
     with matrix:
         st.markdown("**Confusion matrix**: each row is a true digit, each column the network's answer; the diagonal is right.")
-        st.vega_lite_chart(charts.confusion(ev.confusion), width="content")
+        st.vega_lite_chart(charts.confusion(ev.confusion), width="stretch")
     with misread:
         shown = ev.wrong[:GALLERY]
         st.markdown(f"**The {len(shown)} misread digits it was surest about**: true digit → the network's answer.")
