@@ -13,7 +13,9 @@ from ui import compare, draw, evaluation, inside, model_file, resources, state, 
 VIEWS = ["Look inside", "Compare runs", "Test set"]
 CSS = (
     "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"  # less empty space above the title, for a projector
-    "[data-testid='stLayoutWrapper']:has(> .st-key-live_panel) {min-width: min(480px, 100%)}"  # narrower: the prediction goes below the canvas (a phone: full width, no wider)
+    # the prediction panel: at least 440 px, so beside the canvas on a 1280 px projector with the
+    # sidebar open; on a narrower screen below the canvas; on a phone the screen's width, no wider
+    "[data-testid='stLayoutWrapper']:has(> .st-key-live_panel) {min-width: min(440px, 100%)}"
     # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
     "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
 )
@@ -42,7 +44,7 @@ def main() -> None:
         "Draw a digit and watch a small neural network — the one in the notes, written in NumPy — read it. "
         "Then train your own in the sidebar and see it learn while you draw."
     )
-    row = st.container(horizontal=True, gap="large")  # the canvas keeps its 280 px; the rest wraps below on a narrow screen
+    row = st.container(horizontal=True, gap="medium")  # the canvas keeps its 280 px; the rest wraps below on a narrow screen
     left, right = row.container(width=300), row.container(width="stretch", key="live_panel")
     with left:
         draw.input_panel(s)
