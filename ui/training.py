@@ -20,7 +20,7 @@ LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0
 BATCH_SIZES = (1, 8, 32, 128, 512, 2048, "all")
 OPTIMIZERS = {"sgd": "Gradient descent (the notes)", "momentum": "Momentum", "adam": "Adam"}
 N_VAL = 5000  # training images held out to check for over-fitting
-CHECKS_PER_EPOCH = 5  # validation checks per epoch: the accuracy curve's points
+CHECKS_PER_EPOCH = 5  # validation checks per epoch (a long run's curves show them as bucket means)
 LIVE_EVERY = {"running": 0.3, "waiting": 1.0}  # seconds between redraws of the live panel
 BIND = "query-params"  # the settings live in the URL, so a link carries them
 
