@@ -13,9 +13,13 @@ from ui import compare, draw, evaluation, inside, model_file, resources, state, 
 VIEWS = ["Look inside", "Compare runs", "Test set"]
 CSS = (
     "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"  # less empty space above the title, for a projector
-    # the prediction panel: at least 440 px, so beside the canvas on a 1280 px projector with the
-    # sidebar open; on a narrower screen below the canvas; on a phone the screen's width, no wider
-    "[data-testid='stLayoutWrapper']:has(> .st-key-live_panel) {min-width: min(440px, 100%)}"
+    # Rows that wrap (st.container(horizontal=True)): each part keeps a minimum width and goes below
+    # its neighbour when the row is narrower. The prediction panel stands beside the canvas down to
+    # a 1024 px projector with the sidebar open, its bars below the answer there; the two curves
+    # side by side from 480 px. On a phone each is the screen's width, no wider.
+    "[data-testid='stLayoutWrapper']:has(> .st-key-live_panel) {min-width: min(224px, 100%)}"
+    "[data-testid='stLayoutWrapper']:has(> .st-key-probabilities) {min-width: min(220px, 100%)}"
+    "[data-testid='stLayoutWrapper']:has(> :is(.st-key-loss_chart, .st-key-accuracy_chart)) {min-width: min(232px, 100%)}"
     # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
     "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
 )

@@ -135,15 +135,16 @@ def test_clearing_the_canvas_brings_the_prompt_back(page):
     expect(page.get_by_text(EMPTY_PROMPT).first).to_be_visible()
 
 
-def test_on_a_classroom_projector_the_answer_is_beside_the_canvas(browser, app_url):
-    """1280 x 720, the sidebar open (as a teacher starts): the prediction panel stands
-    right of the canvas, on the screen, not wrapped below it out of sight."""
-    context, page = _new_page(browser, viewport={"width": 1280, "height": 720})
+@pytest.mark.parametrize("width, height", [(1280, 720), (1024, 768)])
+def test_on_a_classroom_projector_the_answer_is_beside_the_canvas(browser, app_url, width, height):
+    """A projector's screen, the sidebar open (as a teacher starts): the prediction panel
+    stands right of the canvas, on the screen, not wrapped below it out of sight."""
+    context, page = _new_page(browser, viewport={"width": width, "height": height})
     try:
         open_app(page, app_url, timeout=60_000)
         canvas, panel = page.locator(".st-key-canvas").bounding_box(), page.locator(".st-key-live_panel").bounding_box()
         assert panel["x"] >= canvas["x"] + canvas["width"] and panel["y"] < canvas["y"] + canvas["height"], (canvas, panel)
-        assert panel["x"] + panel["width"] <= 1280, panel
+        assert panel["x"] + panel["width"] <= width, panel
     finally:
         context.close()
 

@@ -214,9 +214,9 @@ def training_panel(s: Session) -> None:
         getattr(st, s.last_run_notice.kind)(s.last_run_notice.text)
     if snap.curves.steps:
         loss, accuracy = charts.learning_curves(snap.curves, run.settings["epochs"])
-        left_col, right_col = st.columns(2)
-        left_col.vega_lite_chart(loss, width="stretch")
-        right_col.vega_lite_chart(accuracy, width="stretch")
+        row = st.container(horizontal=True, gap="small")  # side by side, or one above the other when narrow (app.CSS)
+        row.container(width="stretch", key="loss_chart").vega_lite_chart(loss, width="stretch")
+        row.container(width="stretch", key="accuracy_chart").vega_lite_chart(accuracy, width="stretch")
 
 
 def live_every(s: Session) -> float | None:
