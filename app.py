@@ -20,6 +20,9 @@ CSS = (
     "[data-testid='stLayoutWrapper']:has(> .st-key-live_panel) {min-width: min(224px, 100%)}"
     "[data-testid='stLayoutWrapper']:has(> .st-key-probabilities) {min-width: min(220px, 100%)}"
     "[data-testid='stLayoutWrapper']:has(> :is(.st-key-loss_chart, .st-key-accuracy_chart)) {min-width: min(232px, 100%)}"
+    # Look inside: an equation keeps the width it needs, its numbers beside it or below
+    "[data-testid='stLayoutWrapper']:has(> [class*='st-key-equation_']) {min-width: min(460px, 100%)}"
+    "[data-testid='stLayoutWrapper']:has(> [class*='st-key-numbers_']) {min-width: min(260px, 100%)}"
     # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
     "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
 )

@@ -100,6 +100,12 @@ def page(browser, app_url):
     context.close()
 
 
+def assert_equations_fit(page):
+    """Every equation in Look inside is as wide as its box or narrower: none is cut off."""
+    widths = page.locator(".katex-display").evaluate_all("els => els.map(e => [e.scrollWidth, e.clientWidth])")
+    assert len(widths) >= 6 and all(scroll <= client + 3 for scroll, client in widths), widths  # + 3: KaTeX's own overhang
+
+
 def _expect():
     from playwright.sync_api import expect
 
@@ -136,15 +142,18 @@ def test_clearing_the_canvas_brings_the_prompt_back(page):
 
 
 @pytest.mark.parametrize("width, height", [(1280, 720), (1024, 768)])
-def test_on_a_classroom_projector_the_answer_is_beside_the_canvas(browser, app_url, width, height):
+def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equations_whole(browser, app_url, width, height):
     """A projector's screen, the sidebar open (as a teacher starts): the prediction panel
-    stands right of the canvas, on the screen, not wrapped below it out of sight."""
+    stands right of the canvas, on the screen, not wrapped below it out of sight; and
+    Look inside's equations are whole."""
     context, page = _new_page(browser, viewport={"width": width, "height": height})
     try:
         open_app(page, app_url, timeout=60_000)
         canvas, panel = page.locator(".st-key-canvas").bounding_box(), page.locator(".st-key-live_panel").bounding_box()
         assert panel["x"] >= canvas["x"] + canvas["width"] and panel["y"] < canvas["y"] + canvas["height"], (canvas, panel)
         assert panel["x"] + panel["width"] <= width, panel
+        _expect()(page.locator(".katex-display").first).to_be_attached()  # Look inside, open by default: no equation cut off
+        assert_equations_fit(page)
     finally:
         context.close()
 
@@ -164,8 +173,7 @@ def test_a_digit_drawn_by_touch_on_a_phone_is_read_and_fits_the_screen(browser, 
             assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, f"{box} is wider than the phone's screen"
         # Look inside (open by default): every equation of the notes fits the width, none needs scrolling
         expect(page.locator(".katex-display").first).to_be_visible()
-        widths = page.locator(".katex-display").evaluate_all("els => els.map(e => [e.scrollWidth, e.clientWidth])")
-        assert len(widths) >= 6 and all(scroll <= client + 3 for scroll, client in widths), widths  # + 3: KaTeX's own overhang
+        assert_equations_fit(page)
         page.get_by_role("tab", name="Test set").click()  # the confusion matrix: all ten columns on the screen
         expect(page.get_by_text("Confusion matrix")).to_be_visible(timeout=TIMEOUT)
         box = page.get_by_test_id("stVegaLiteChart").last.locator("svg.marks").bounding_box()  # the drawing, not its clipped frame

@@ -79,18 +79,18 @@ def inside_tab(s: Session) -> None:
     )
     if not reading.has_ink:
         st.info("Draw a digit to see the numbers each equation produces for it.")
-    eq, num = st.columns([1.25, 1], gap="large")
+    eq, num = _equation_row("X")
     eq.latex(BIG + rf"A^{{[0]}} = X \quad {_shape(784, 'm')}")
     if reading.has_ink:
         ink = int((reading.pre.x > 0).sum())
         num.markdown(f"Your drawing as a column of 784 pixel values from 0 to 1; {ink} of them are ink.")
     for l in range(1, L + 1):
-        eq, num = st.columns([1.25, 1], gap="large")
+        eq, num = _equation_row(f"Z{l}")
         eq.latex(forward_latex(sizes, l))
         if reading.has_ink:
             with num:
                 _layer_numbers(reading, l, L, kind="Z")
-        eq, num = st.columns([1.25, 1], gap="large")
+        eq, num = _equation_row(f"A{l}")
         eq.latex(activation_latex(sizes, l))
         if reading.has_ink:
             with num:
@@ -111,6 +111,14 @@ def inside_tab(s: Session) -> None:
     st.latex(update_latex(L))
     st.subheader("What each hidden unit looks for")
     _weights(net, reading)
+
+
+def _equation_row(name: str):
+    """An equation and, right of it, its numbers for the drawing. A row that wraps: the
+    equation keeps the width it needs and the numbers go below it when the page is too
+    narrow for both (minimum widths in app.CSS), so no equation is cut off."""
+    row = st.container(horizontal=True, gap="large")
+    return row.container(width="stretch", key=f"equation_{name}"), row.container(width="stretch", key=f"numbers_{name}")
 
 
 def _layer_numbers(reading: Reading, l: int, L: int, kind: str) -> None:
