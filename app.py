@@ -23,6 +23,9 @@ CSS = (
     # Look inside: an equation keeps the width it needs, its numbers beside it or below
     "[data-testid='stLayoutWrapper']:has(> [class*='st-key-equation_']) {min-width: min(460px, 100%)}"
     "[data-testid='stLayoutWrapper']:has(> [class*='st-key-numbers_']) {min-width: min(260px, 100%)}"
+    # Test set: the confusion matrix keeps cells wide enough for four digits
+    "[data-testid='stLayoutWrapper']:has(> .st-key-confusion) {min-width: min(420px, 100%)}"
+    "[data-testid='stLayoutWrapper']:has(> .st-key-misread) {min-width: min(300px, 100%)}"
     # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
     "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
 )

@@ -144,8 +144,8 @@ def test_clearing_the_canvas_brings_the_prompt_back(page):
 @pytest.mark.parametrize("width, height", [(1280, 720), (1024, 768)])
 def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equations_whole(browser, app_url, width, height):
     """A projector's screen, the sidebar open (as a teacher starts): the prediction panel
-    stands right of the canvas, on the screen, not wrapped below it out of sight; and
-    Look inside's equations are whole."""
+    stands right of the canvas, on the screen, not wrapped below it out of sight;
+    Look inside's equations are whole; the confusion matrix is wide enough to read."""
     context, page = _new_page(browser, viewport={"width": width, "height": height})
     try:
         open_app(page, app_url, timeout=60_000)
@@ -154,6 +154,10 @@ def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equati
         assert panel["x"] + panel["width"] <= width, panel
         _expect()(page.locator(".katex-display").first).to_be_attached()  # Look inside, open by default: no equation cut off
         assert_equations_fit(page)
+        page.get_by_role("tab", name="Test set").click()  # the confusion matrix wide enough for its four-digit counts
+        _expect()(page.get_by_text("Confusion matrix")).to_be_visible(timeout=TIMEOUT)
+        matrix = page.get_by_test_id("stVegaLiteChart").last.locator("svg.marks").bounding_box()
+        assert 400 <= matrix["width"] and matrix["x"] + matrix["width"] <= width, matrix
     finally:
         context.close()
 

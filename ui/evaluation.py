@@ -33,10 +33,11 @@ def test_tab(s: Session) -> None:
     st.markdown(f"**{s.model.name.capitalize()}** ({s.model.shape}) on the {n:,} MNIST test digits, which no training ever sees.")
     a, b, c = st.columns(3)
     a.metric("Test accuracy", f"{ev.accuracy:.2%}", help="The share of the 10,000 test digits the network reads right.")
-    b.metric("Misread", f"{len(ev.wrong):,} of {n:,}")
+    b.metric(f"Misread, of {n:,}", f"{len(ev.wrong):,}")  # a short value: "88 of 10,000" was cut off in a narrow column
     worst = int(ev.per_digit().argmin())
     c.metric("Hardest digit", str(worst), help="The digit it gets wrong most often.", delta=f"{ev.per_digit()[worst]:.1%} read right", delta_color="off", delta_arrow="off")
-    matrix, misread = st.columns([1, 1.1], gap="large")
+    row = st.container(horizontal=True, gap="large")  # the misread digits go below the matrix when narrow (app.CSS)
+    matrix, misread = row.container(width="stretch", key="confusion"), row.container(width="stretch", key="misread")
     with matrix:
         st.markdown("**Confusion matrix**: each row is a true digit, each column the network's answer; the diagonal is right.")
         st.vega_lite_chart(charts.confusion(ev.confusion), width="stretch")
