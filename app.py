@@ -8,26 +8,14 @@ of the page are in ui/, one concern per module.
 
 import streamlit as st
 
-from ui import compare, draw, evaluation, inside, model_file, resources, state, training
+from ui import compare, draw, evaluation, inside, layout, model_file, resources, state, training
 
 VIEWS = ["Look inside", "Compare runs", "Test set"]
 CSS = (
     "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"  # less empty space above the title, for a projector
-    # Rows that wrap (st.container(horizontal=True)): each part keeps a minimum width and goes below
-    # its neighbour when the row is narrower. The prediction panel stands beside the canvas down to
-    # a 1024 px projector with the sidebar open, its bars below the answer there; the two curves
-    # side by side from 480 px. On a phone each is the screen's width, no wider.
-    "[data-testid='stLayoutWrapper']:has(> .st-key-live_panel) {min-width: min(224px, 100%)}"
-    "[data-testid='stLayoutWrapper']:has(> .st-key-probabilities) {min-width: min(220px, 100%)}"
-    "[data-testid='stLayoutWrapper']:has(> :is(.st-key-loss_chart, .st-key-accuracy_chart)) {min-width: min(232px, 100%)}"
-    # Look inside: an equation keeps the width it needs, its numbers beside it or below
-    "[data-testid='stLayoutWrapper']:has(> [class*='st-key-equation_']) {min-width: min(460px, 100%)}"
-    "[data-testid='stLayoutWrapper']:has(> [class*='st-key-numbers_']) {min-width: min(260px, 100%)}"
-    # Test set: the confusion matrix keeps cells wide enough for four digits
-    "[data-testid='stLayoutWrapper']:has(> .st-key-confusion) {min-width: min(420px, 100%)}"
-    "[data-testid='stLayoutWrapper']:has(> .st-key-misread) {min-width: min(300px, 100%)}"
+    + layout.CSS  # rows that wrap: each part's minimum width
     # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
-    "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
+    + "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
 )
 
 
@@ -54,7 +42,7 @@ def main() -> None:
         "Draw a digit and watch a small neural network — the one in the notes, written in NumPy — read it. "
         "Then train your own in the sidebar and see it learn while you draw."
     )
-    row = st.container(horizontal=True, gap="medium")  # the canvas keeps its 280 px; the rest wraps below on a narrow screen
+    row = st.container(horizontal=True, gap="medium")  # the canvas keeps its 280 px; the panel wraps below when narrow (ui.layout)
     left, right = row.container(width=300), row.container(width="stretch", key="live_panel")
     with left:
         draw.input_panel(s)

@@ -105,7 +105,7 @@ def prediction_panel(s: Session) -> Reading:
     read with the live weights while a training runs."""
     net, name = s.live_net()
     reading = read(net, s.drawing or from_canvas(None))
-    row = st.container(horizontal=True, gap="medium")  # the bars go below the answer when the panel is narrow (app.CSS)
+    row = st.container(horizontal=True, gap="medium")  # the bars go below the answer when the panel is narrow (ui.layout)
     answer, bars = row.container(width=200), row.container(width="stretch", key="probabilities")
     with answer:
         st.metric(

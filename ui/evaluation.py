@@ -6,7 +6,7 @@ import streamlit as st
 
 from digitnet.explain import Evaluation, evaluate
 
-from . import charts, resources
+from . import charts, layout, resources
 from .pictures import gallery
 from .state import Session
 
@@ -36,8 +36,7 @@ def test_tab(s: Session) -> None:
     b.metric(f"Misread, of {n:,}", f"{len(ev.wrong):,}")  # a short value: "88 of 10,000" was cut off in a narrow column
     worst = int(ev.per_digit().argmin())
     c.metric("Hardest digit", str(worst), help="The digit it gets wrong most often.", delta=f"{ev.per_digit()[worst]:.1%} read right", delta_color="off", delta_arrow="off")
-    row = st.container(horizontal=True, gap="large")  # the misread digits go below the matrix when narrow (app.CSS)
-    matrix, misread = row.container(width="stretch", key="confusion"), row.container(width="stretch", key="misread")
+    matrix, misread = layout.row("confusion", "misread")  # the misread digits go below the matrix when narrow
     with matrix:
         st.markdown("**Confusion matrix**: each row is a true digit, each column the network's answer; the diagonal is right.")
         st.vega_lite_chart(charts.confusion(ev.confusion), width="stretch")

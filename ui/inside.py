@@ -11,7 +11,7 @@ from digitnet.explain import Reading, diverging, read, weight_grid
 from digitnet.network import Network
 from digitnet.preprocess import from_canvas
 
-from . import charts
+from . import charts, layout
 from .pictures import gallery, picture
 from .state import Session
 
@@ -114,11 +114,9 @@ def inside_tab(s: Session) -> None:
 
 
 def _equation_row(name: str):
-    """An equation and, right of it, its numbers for the drawing. A row that wraps: the
-    equation keeps the width it needs and the numbers go below it when the page is too
-    narrow for both (minimum widths in app.CSS), so no equation is cut off."""
-    row = st.container(horizontal=True, gap="large")
-    return row.container(width="stretch", key=f"equation_{name}"), row.container(width="stretch", key=f"numbers_{name}")
+    """An equation and, right of it, its numbers for the drawing; the numbers go below
+    when the page is too narrow for both, so no equation is cut off (ui.layout)."""
+    return layout.row(f"equation_{name}", f"numbers_{name}")
 
 
 def _layer_numbers(reading: Reading, l: int, L: int, kind: str) -> None:

@@ -13,7 +13,7 @@ from digitnet.jobs import TrainingJob, check_affordable
 from digitnet.network import parse_hidden
 from digitnet.train import TrainConfig
 
-from . import charts, resources
+from . import charts, layout, resources
 from .state import Run, Session, default, session, settle
 
 LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # a log scale
@@ -214,9 +214,9 @@ def training_panel(s: Session) -> None:
         getattr(st, s.last_run_notice.kind)(s.last_run_notice.text)
     if snap.curves.steps:
         loss, accuracy = charts.learning_curves(snap.curves, run.settings["epochs"])
-        row = st.container(horizontal=True, gap="small")  # side by side, or one above the other when narrow (app.CSS)
-        row.container(width="stretch", key="loss_chart").vega_lite_chart(loss, width="stretch")
-        row.container(width="stretch", key="accuracy_chart").vega_lite_chart(accuracy, width="stretch")
+        left, right = layout.row("loss_chart", "accuracy_chart", gap="small")  # side by side, or one above the other
+        left.vega_lite_chart(loss, width="stretch")
+        right.vega_lite_chart(accuracy, width="stretch")
 
 
 def live_every(s: Session) -> float | None:

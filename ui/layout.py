@@ -1,0 +1,31 @@
+"""Rows that wrap: parts side by side while there is room, one below the other when there
+is not (a phone; a 1024 px projector with the sidebar open). Streamlit's horizontal
+containers move a part that does not fit onto the next line; the width below which a part
+moves is its minimum width, set here by its key (never more than the screen's width)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+MIN_WIDTH = {  # px, by container key (or key prefix)
+    "live_panel": 224,  # the prediction beside the canvas down to a 1024 px projector with the sidebar open
+    "probabilities": 220,  # the bars right of the answer, or below it
+    "loss_chart": 232,  # the two curves side by side from about 480 px
+    "accuracy_chart": 232,
+    "equation_": 460,  # Look inside: an equation keeps the width it needs, its numbers beside or below
+    "numbers_": 260,
+    "confusion": 420,  # cells wide enough for four-digit counts
+    "misread": 300,
+}
+
+CSS = "".join(
+    f"[data-testid='stLayoutWrapper']:has(> [class*='st-key-{key}']) {{min-width: min({px}px, 100%)}}"
+    for key, px in MIN_WIDTH.items()
+)
+
+
+def row(*keys: str, gap: str = "large") -> list:
+    """A container per key, side by side, sharing the row's width; each goes below the
+    others when the row is narrower than its MIN_WIDTH."""
+    parts = st.container(horizontal=True, gap=gap)
+    return [parts.container(width="stretch", key=key) for key in keys]
