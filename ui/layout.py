@@ -27,5 +27,8 @@ CSS = "".join(
 def row(*keys: str, gap: str = "large") -> list:
     """A container per key, side by side, sharing the row's width; each goes below the
     others when the row is narrower than its MIN_WIDTH."""
+    unknown = [key for key in keys if not key.startswith(tuple(MIN_WIDTH))]
+    if unknown:  # without a minimum width a part would squeeze instead of wrapping
+        raise KeyError(f"No minimum width for {unknown}: add them to MIN_WIDTH.")
     parts = st.container(horizontal=True, gap=gap)
     return [parts.container(width="stretch", key=key) for key in keys]
