@@ -140,17 +140,26 @@ class StreamlitServer:
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
+            self._end(force=False)
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self._end(force=True)
                 self.proc.wait(10)
         if self._log not in (None, subprocess.DEVNULL):
             self._log.close()
         self.proc = None
+
+    def _end(self, force: bool) -> None:
+        """Stop the server and what it started (its process group, with its training
+        processes); on Windows, which has no process groups to signal, the server."""
+        with contextlib.suppress(ProcessLookupError):
+            if hasattr(os, "killpg"):
+                os.killpg(self.proc.pid, signal.SIGKILL if force else signal.SIGTERM)
+            elif force:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
 
     def __enter__(self) -> StreamlitServer:
         return self.start()
