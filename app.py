@@ -42,8 +42,7 @@ def main() -> None:
         "Draw a digit and watch a small neural network — the one in the notes, written in NumPy — read it. "
         "Then train your own in the sidebar and see it learn while you draw."
     )
-    row = st.container(horizontal=True, gap="medium")  # the canvas keeps its 280 px; the panel wraps below when narrow (ui.layout)
-    left, right = row.container(width=300), row.container(width="stretch", key="live_panel")
+    left, right = layout.row(300, "live_panel", gap="medium")  # the canvas keeps its 280 px; the panel wraps below when narrow
     with left:
         draw.input_panel(s)
     with right:

@@ -8,7 +8,7 @@ import streamlit as st
 from digitnet.explain import Reading, read
 from digitnet.preprocess import PreprocessError, Preprocessed, from_bytes, from_canvas
 
-from . import charts
+from . import charts, layout
 from .pictures import picture
 from .state import Session, session
 
@@ -105,8 +105,7 @@ def prediction_panel(s: Session) -> Reading:
     read with the live weights while a training runs."""
     net, name = s.live_net()
     reading = read(net, s.drawing or from_canvas(None))
-    row = st.container(horizontal=True, gap="medium")  # the bars go below the answer when the panel is narrow (ui.layout)
-    answer, bars = row.container(width=200), row.container(width="stretch", key="probabilities")
+    answer, bars = layout.row(200, "probabilities", gap="medium")  # the bars go below the answer when the panel is narrow
     with answer:
         st.metric(
             "Prediction",

@@ -24,11 +24,12 @@ CSS = "".join(
 )
 
 
-def row(*keys: str, gap: str = "large") -> list:
-    """A container per key, side by side, sharing the row's width; each goes below the
-    others when the row is narrower than its MIN_WIDTH."""
-    unknown = [key for key in keys if not key.startswith(tuple(MIN_WIDTH))]
+def row(*parts: str | int, gap: str = "large") -> list:
+    """A container per part, side by side. A part is a key (it shares the row's width and
+    goes below the others when the row is narrower than its MIN_WIDTH) or a fixed width
+    in px (the canvas's column, say)."""
+    unknown = [p for p in parts if isinstance(p, str) and not p.startswith(tuple(MIN_WIDTH))]
     if unknown:  # without a minimum width a part would squeeze instead of wrapping
         raise KeyError(f"No minimum width for {unknown}: add them to MIN_WIDTH.")
-    parts = st.container(horizontal=True, gap=gap)
-    return [parts.container(width="stretch", key=key) for key in keys]
+    container = st.container(horizontal=True, gap=gap)
+    return [container.container(width=p) if isinstance(p, int) else container.container(width="stretch", key=p) for p in parts]
