@@ -83,8 +83,8 @@ def floor_seconds(data, batch_size=128, repeats=5):
 
 
 def flat_loop_seconds(data, fold_scale: bool, epochs: int, batch_size=128, lr=0.1) -> tuple[float, float]:
-    """Epochs of the seed's 784-10-10 written as one flat loop with
-    every shortcut this benchmark's author found: no functions, dicts or history,
+    """Train the seed's 784-10-10 for `epochs` epochs as one flat loop with every
+    shortcut this benchmark's author found: no functions, dicts or history,
     every array preallocated and updated in place, the 1/m folded into dZ2 once.
     With `fold_scale` the pixels are not scaled to [0, 1] either: the 1/255 is
     applied to the 10 x m product W1 . X and to dW1 instead of to the 784 x m
