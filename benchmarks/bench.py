@@ -27,9 +27,9 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere without installing
 
-from digitnet.data import load_mnist  # noqa: E402
+from digitnet.data import PIXEL, load_mnist  # noqa: E402
 from digitnet.model_io import DEFAULT_MODEL, load  # noqa: E402
-from digitnet.network import Network, W_dot, dZ_dot_At  # noqa: E402
+from digitnet.network import BLOCK, Network, W_dot, dZ_dot_At  # noqa: E402
 from digitnet.preprocess import from_canvas  # noqa: E402
 from digitnet.train import TrainConfig, _batch_reader, train  # noqa: E402
 
@@ -96,14 +96,12 @@ def flat_loop_seconds(data, fold_scale: bool, epochs: int, batch_size=128, lr=0.
     P, y = data.train_pixels, data.train_labels
     m, n = batch_size, len(y)
     rng = np.random.default_rng(0)
-    W1 = (rng.standard_normal((10, 784)) * np.sqrt(2 / 784)).astype(np.float32)
-    W2 = (rng.standard_normal((10, 10)) * np.sqrt(2 / 10)).astype(np.float32)
-    b1, b2 = np.zeros((10, 1), np.float32), np.zeros((10, 1), np.float32)
+    W1, b1, W2, b2 = (Network.init((784, 10, 10), seed=0).params[k] for k in ("W1", "b1", "W2", "b2"))  # the library's start
     pixels, rows = np.empty((m, 784), np.uint8), np.empty((m, 784), np.float32)
     Z1, dW1, part = np.empty((10, m), np.float32), np.empty((10, 784), np.float32), np.empty((10, 784), np.float32)
     X, I, columns = rows.T, np.eye(10, dtype=np.float32), np.arange(m)
-    halves = slice(0, m // 2), slice(m // 2, m)  # OpenBLAS's small-matrix kernel, as in digitnet.network
-    scale = np.float32(1 / 255)
+    blocks = [slice(i, i + BLOCK) for i in range(0, m, BLOCK)]  # OpenBLAS's small-matrix kernel, as in digitnet.network
+    scale = PIXEL
     times = []
     for _ in range(epochs):
         start = time.perf_counter()
@@ -114,8 +112,8 @@ def flat_loop_seconds(data, fold_scale: bool, epochs: int, batch_size=128, lr=0.
             np.copyto(rows, pixels)
             if not fold_scale:
                 np.multiply(rows, scale, out=rows)
-            for h in halves:
-                np.matmul(W1, X[:, h], out=Z1[:, h])
+            for cols in blocks:
+                np.matmul(W1, X[:, cols], out=Z1[:, cols])
             if fold_scale:
                 np.multiply(Z1, scale, out=Z1)
             np.add(Z1, b1, out=Z1)
@@ -132,8 +130,9 @@ def flat_loop_seconds(data, fold_scale: bool, epochs: int, batch_size=128, lr=0.
             dW2, db2 = np.matmul(dZ2, A1.T), np.add.reduce(dZ2, axis=1, keepdims=True)
             dZ1 = np.matmul(W2.T, dZ2)
             np.multiply(dZ1, Z1 > 0, out=dZ1)
-            np.matmul(dZ1[:, halves[0]], rows[halves[0]], out=dW1)
-            np.add(dW1, np.matmul(dZ1[:, halves[1]], rows[halves[1]], out=part), out=dW1)
+            np.matmul(dZ1[:, blocks[0]], rows[blocks[0]], out=dW1)
+            for cols in blocks[1:]:
+                np.add(dW1, np.matmul(dZ1[:, cols], rows[cols], out=part), out=dW1)
             db1 = np.add.reduce(dZ1, axis=1, keepdims=True)
             np.multiply(dW1, lr * scale if fold_scale else lr, out=dW1)
             np.subtract(W1, dW1, out=W1)
