@@ -42,7 +42,9 @@ def main() -> None:
         "Draw a digit and watch a small neural network — the one in the notes, written in NumPy — read it. "
         "Then train your own in the sidebar and see it learn while you draw."
     )
-    left, right = layout.row(300, "live_panel", gap="medium")  # the canvas keeps its 280 px; the panel wraps below when narrow
+    left, right = layout.row(
+        300, "live_panel", gap="medium"
+    )  # the canvas keeps its 280 px; the panel wraps below when narrow
     with left:
         draw.input_panel(s)
     with right:

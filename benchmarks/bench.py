@@ -47,7 +47,10 @@ def ours_epoch_seconds(data, sizes, batch_size, epochs, threads, lr=0.1, augment
     """Mean seconds per epoch over all 60,000 training images (the training
     loop alone, with a validation check on 1,000 images per epoch), and the
     test accuracy."""
-    X, y = data.train_pixels, data.train_labels  # as the app and the command line train: uint8, scaled batch by batch
+    X, y = (
+        data.train_pixels,
+        data.train_labels,
+    )  # as the app and the command line train: uint8, scaled batch by batch
     X_val, y_val = data.test_images[:1000], data.test_labels[:1000]
     with threadpool_limits(threads):
         net = Network.init(sizes, seed=0)
@@ -67,7 +70,10 @@ def floor_seconds(data, batch_size=128, repeats=5):
     perm = np.random.default_rng(0).permutation(m)
     starts = range(0, m - batch_size + 1, batch_size)
     rng = np.random.default_rng(1)
-    W1, dZ1 = rng.standard_normal((10, 784), dtype=np.float32), rng.standard_normal((10, batch_size), dtype=np.float32)
+    W1, dZ1 = (
+        rng.standard_normal((10, 784), dtype=np.float32),
+        rng.standard_normal((10, batch_size), dtype=np.float32),
+    )
     batch = read_batch(perm[:batch_size])
 
     def gather():
@@ -96,11 +102,19 @@ def flat_loop_seconds(data, fold_scale: bool, epochs: int, batch_size=128, lr=0.
     P, y = data.train_pixels, data.train_labels
     m, n = batch_size, len(y)
     rng = np.random.default_rng(0)
-    W1, b1, W2, b2 = (Network.init((784, 10, 10), seed=0).params[k] for k in ("W1", "b1", "W2", "b2"))  # the library's start
+    W1, b1, W2, b2 = (
+        Network.init((784, 10, 10), seed=0).params[k] for k in ("W1", "b1", "W2", "b2")
+    )  # the library's start
     pixels, rows = np.empty((m, 784), np.uint8), np.empty((m, 784), np.float32)
-    Z1, dW1, part = np.empty((10, m), np.float32), np.empty((10, 784), np.float32), np.empty((10, 784), np.float32)
+    Z1, dW1, part = (
+        np.empty((10, m), np.float32),
+        np.empty((10, 784), np.float32),
+        np.empty((10, 784), np.float32),
+    )
     X, I, columns = rows.T, np.eye(10, dtype=np.float32), np.arange(m)
-    blocks = [slice(i, i + BLOCK) for i in range(0, m, BLOCK)]  # OpenBLAS's small-matrix kernel, as in digitnet.network
+    blocks = [
+        slice(i, i + BLOCK) for i in range(0, m, BLOCK)
+    ]  # OpenBLAS's small-matrix kernel, as in digitnet.network
     scale = PIXEL
     times = []
     for _ in range(epochs):
@@ -172,14 +186,23 @@ def torch_epoch_seconds(data, sizes, batch_size, epochs, threads, lr=0.1):
             optimizer.step()
         times.append(time.perf_counter() - start)
     with torch.no_grad():
-        accuracy = (model(torch.from_numpy(data.test_images.copy())).argmax(1).numpy() == data.test_labels).mean()
+        accuracy = (
+            model(torch.from_numpy(data.test_images.copy())).argmax(1).numpy() == data.test_labels
+        ).mean()
     return statistics.median(times), float(accuracy)
 
 
 def sklearn_epoch_seconds(data, hidden, batch_size, epochs, lr=0.1):
     from sklearn.neural_network import MLPClassifier
 
-    clf = MLPClassifier(hidden_layer_sizes=hidden, solver="sgd", learning_rate_init=lr, momentum=0.0, batch_size=batch_size or len(data.train_labels), random_state=0)
+    clf = MLPClassifier(
+        hidden_layer_sizes=hidden,
+        solver="sgd",
+        learning_rate_init=lr,
+        momentum=0.0,
+        batch_size=batch_size or len(data.train_labels),
+        random_state=0,
+    )
     times = []
     for _ in range(epochs):
         start = time.perf_counter()
@@ -195,14 +218,23 @@ def predict_latency(net) -> float:
 
     canvases, _ = make_strokes(40, seed=1)
     with threadpool_limits(1):  # as in the app: one BLAS thread (a second one only waits for a busy core)
-        return statistics.median(median_time(lambda c=c: net.predict_proba(from_canvas(c).x), 20) for c in canvases)
+        return statistics.median(
+            median_time(lambda c=c: net.predict_proba(from_canvas(c).x), 20) for c in canvases
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5, help="epochs per timed run (default 5)")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of the seed's net, and ours-then-PyTorch rounds for the ratio (default 3)")
-    parser.add_argument("--quick", action="store_true", help="skip the default architecture and the other libraries")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="runs of the seed's net, and ours-then-PyTorch rounds for the ratio (default 3)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="skip the default architecture and the other libraries"
+    )
     parser.add_argument("--json", action="store_true", help="also print one JSON line of all figures")
     args = parser.parse_args()
     figures = {}
@@ -225,12 +257,29 @@ def main() -> int:
             flat.append(flat_loop_seconds(data, fold_scale=False, epochs=args.epochs))
             folded.append(flat_loop_seconds(data, fold_scale=True, epochs=args.epochs))
     s128, acc128 = sorted(runs)[len(runs) // 2]
-    row("784-10-10 batch 128, 1 thread: seconds per epoch", s128, "s", f"target <= 0.05; runs: {', '.join(f'{r[0]:.3f}' for r in runs)}")
+    row(
+        "784-10-10 batch 128, 1 thread: seconds per epoch",
+        s128,
+        "s",
+        f"target <= 0.05; runs: {', '.join(f'{r[0]:.3f}' for r in runs)}",
+    )
     row(f"784-10-10 batch 128: test accuracy after {args.epochs} epochs", acc128, "", "target >= 0.92")
-    for name, results in (("pixels scaled as the library does", flat), ("1/255 folded into the products", folded)):
+    for name, results in (
+        ("pixels scaled as the library does", flat),
+        ("1/255 folded into the products", folded),
+    ):
         s_flat, acc_flat = sorted(results)[len(results) // 2]
-        row(f"  flat loop, every shortcut, {name}", s_flat, "s", f"runs: {', '.join(f'{r[0]:.3f}' for r in results)} (test accuracy {acc_flat:.4f})")
-    row("  ours / the flat loop (scaled), median round", statistics.median(r[0] / f[0] for r, f in zip(runs, flat)), "x")
+        row(
+            f"  flat loop, every shortcut, {name}",
+            s_flat,
+            "s",
+            f"runs: {', '.join(f'{r[0]:.3f}' for r in results)} (test accuracy {acc_flat:.4f})",
+        )
+    row(
+        "  ours / the flat loop (scaled), median round",
+        statistics.median(r[0] / f[0] for r, f in zip(runs, flat)),
+        "x",
+    )
     gather_s, products_s = floor_seconds(data)
     row("  of which: reading the shuffled batches", gather_s, "s", "(memory-bound)")
     row("  of which: the first layer's two products (BLAS)", products_s, "s")
@@ -242,7 +291,12 @@ def main() -> int:
 
     default_net, meta = load(DEFAULT_MODEL)
     latency = predict_latency(default_net)
-    row(f"predict one 280x280 canvas, {'-'.join(map(str, default_net.sizes))} (preprocess + forward)", latency * 1000, "ms", "target <= 1")
+    row(
+        f"predict one 280x280 canvas, {'-'.join(map(str, default_net.sizes))} (preprocess + forward)",
+        latency * 1000,
+        "ms",
+        "target <= 1",
+    )
 
     if not args.quick:
         sizes, cfg = default_net.sizes, meta.get("config", {})
@@ -251,11 +305,17 @@ def main() -> int:
         row(f"default {'-'.join(map(str, sizes))} batch {bs}, 2 threads: seconds per epoch", s_def, "s")
         s_aug, _ = ours_epoch_seconds(data, sizes, bs, 2, threads=2, lr=0.01, augment=True)
         row("  the same with augmentation (as the default model was trained)", s_aug, "s")
-        row("default model: test accuracy (shipped)", default_net.accuracy(data.test_images.T, data.test_labels), "")
+        row(
+            "default model: test accuracy (shipped)",
+            default_net.accuracy(data.test_images.T, data.test_labels),
+            "",
+        )
         try:
             import torch  # noqa: F401
         except ImportError:
-            print("(PyTorch not installed: pip install -r benchmarks/requirements.txt for the side-by-side rows)")
+            print(
+                "(PyTorch not installed: pip install -r benchmarks/requirements.txt for the side-by-side rows)"
+            )
         else:
             # This machine's speed drifts by a third over minutes, so each ratio
             # compares runs made seconds apart: ours, then PyTorch on 1 and on 2
@@ -267,21 +327,38 @@ def main() -> int:
                 t2, _ = torch_epoch_seconds(data, seed_net, 128, args.epochs, threads=2)
                 rounds.append((ours / min(t1, t2), ours, t1, t2))
             ratio, ours, t1, t2 = sorted(rounds)[len(rounds) // 2]
-            row("PyTorch 784-10-10 batch 128, 1 thread: seconds per epoch", t1, "s", f"(test accuracy {tacc:.4f})")
+            row(
+                "PyTorch 784-10-10 batch 128, 1 thread: seconds per epoch",
+                t1,
+                "s",
+                f"(test accuracy {tacc:.4f})",
+            )
             row("PyTorch 784-10-10 batch 128, 2 threads: seconds per epoch", t2, "s")
             row("ours, 1 thread, in the same round", ours, "s")
-            row("ours / PyTorch's best, 784-10-10 batch 128 (median round)", ratio, "x", f"target <= 0.3; rounds: {', '.join(f'{r[0]:.2f}' for r in rounds)}")
+            row(
+                "ours / PyTorch's best, 784-10-10 batch 128 (median round)",
+                ratio,
+                "x",
+                f"target <= 0.3; rounds: {', '.join(f'{r[0]:.2f}' for r in rounds)}",
+            )
             td, _ = torch_epoch_seconds(data, sizes, bs, 2, threads=2, lr=0.01)
             row(f"PyTorch default {'-'.join(map(str, sizes))}, 2 threads: seconds per epoch", td, "s")
             row("ours / PyTorch, default architecture", s_def / td, "x")
         try:
             import sklearn  # noqa: F401
         except ImportError:
-            print("(scikit-learn not installed: pip install -r benchmarks/requirements.txt for the side-by-side rows)")
+            print(
+                "(scikit-learn not installed: pip install -r benchmarks/requirements.txt for the side-by-side rows)"
+            )
         else:
             with threadpool_limits(1):
                 k1, kacc = sklearn_epoch_seconds(data, (10,), 128, args.epochs)
-            row("scikit-learn MLPClassifier 784-10-10 batch 128, 1 thread", k1, "s", f"(test accuracy {kacc:.4f})")
+            row(
+                "scikit-learn MLPClassifier 784-10-10 batch 128, 1 thread",
+                k1,
+                "s",
+                f"(test accuracy {kacc:.4f})",
+            )
             row("ours / scikit-learn, 784-10-10 batch 128", s128 / k1, "x")
     if args.json:
         print(json.dumps(figures))

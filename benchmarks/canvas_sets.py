@@ -40,9 +40,12 @@ CANVAS = 280
 
 # ----------------------------------------------------------------------------- data and model
 
+
 def mnist_test() -> tuple[np.ndarray, np.ndarray]:
     """The 10,000 test digits as uint8 28x28 images, and their labels."""
-    return read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz"), read_idx(MNIST_DIR / "t10k-labels-idx1-ubyte.gz")
+    return read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz"), read_idx(
+        MNIST_DIR / "t10k-labels-idx1-ubyte.gz"
+    )
 
 
 def _predict(model_path: str | Path, X: np.ndarray) -> np.ndarray:
@@ -51,6 +54,7 @@ def _predict(model_path: str | Path, X: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- (1) redrawn MNIST
+
 
 def _rgba_white_on_black(ink: np.ndarray) -> np.ndarray:
     """uint8 ink (HxW) -> the app canvas's image_data: white pen on opaque black."""
@@ -70,18 +74,18 @@ def make_redrawn(n: int, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
     for i in idx:
         d = images[i]
         rows, cols = np.flatnonzero(d.any(1)), np.flatnonzero(d.any(0))
-        d = d[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+        d = d[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         height = rng.uniform(60, 250)
         s = height / d.shape[0]
         w, h = max(2, round(d.shape[1] * s)), max(2, round(d.shape[0] * s))
-        if w > CANVAS - 4:                      # a wide digit must still fit
+        if w > CANVAS - 4:  # a wide digit must still fit
             w, h = CANVAS - 4, max(2, round(h * (CANVAS - 4) / w))
         big = Image.fromarray(d).resize((w, h), Image.Resampling.BICUBIC)
-        big = big.point(lambda v, t=rng.uniform(70, 150): 255 if v > t else 0)   # a pen's solid stroke
-        k = int(rng.integers(-2, 4)) * max(1, round(s / 4))                       # thinner .. much thicker
+        big = big.point(lambda v, t=rng.uniform(70, 150): 255 if v > t else 0)  # a pen's solid stroke
+        k = int(rng.integers(-2, 4)) * max(1, round(s / 4))  # thinner .. much thicker
         if k:
             big = big.filter((ImageFilter.MaxFilter if k > 0 else ImageFilter.MinFilter)(2 * abs(k) + 1))
-        big = big.filter(ImageFilter.GaussianBlur(0.8))                           # anti-aliased edges
+        big = big.filter(ImageFilter.GaussianBlur(0.8))  # anti-aliased edges
         canvas = Image.new("L", (CANVAS, CANVAS), 0)
         canvas.paste(big, (int(rng.integers(0, CANVAS - w + 1)), int(rng.integers(0, CANVAS - h + 1))))
         out.append(_rgba_white_on_black(np.asarray(canvas)))
@@ -93,25 +97,129 @@ def make_redrawn(n: int, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
 # Per digit, a few ways people draw it: each a list of strokes, each stroke a
 # list of (x, y) control points in a unit box (y down).  Smoothed by Catmull-Rom.
 TEMPLATES: dict[int, list[list[list[tuple[float, float]]]]] = {
-    0: [[[(0.5, 0), (0.15, 0.15), (0.02, 0.5), (0.15, 0.87), (0.5, 1), (0.85, 0.87), (0.98, 0.5), (0.85, 0.13), (0.5, 0), (0.3, 0.06)]]],
-    1: [[[(0.5, 0), (0.5, 1)]],
+    0: [
+        [
+            [
+                (0.5, 0),
+                (0.15, 0.15),
+                (0.02, 0.5),
+                (0.15, 0.87),
+                (0.5, 1),
+                (0.85, 0.87),
+                (0.98, 0.5),
+                (0.85, 0.13),
+                (0.5, 0),
+                (0.3, 0.06),
+            ]
+        ]
+    ],
+    1: [
+        [[(0.5, 0), (0.5, 1)]],
         [[(0.2, 0.2), (0.55, 0), (0.55, 1)]],
-        [[(0.2, 0.2), (0.55, 0), (0.55, 1)], [(0.2, 1), (0.85, 1)]]],
-    2: [[[(0.08, 0.25), (0.3, 0.03), (0.6, 0.0), (0.85, 0.15), (0.85, 0.4), (0.55, 0.68), (0.05, 1), (0.5, 0.98), (0.95, 1)]],
-        [[(0.1, 0.2), (0.5, 0), (0.9, 0.25), (0.75, 0.55), (0.1, 0.95), (0.15, 1.0), (0.95, 0.95)]]],
-    3: [[[(0.1, 0.12), (0.45, 0), (0.8, 0.08), (0.85, 0.28), (0.5, 0.47), (0.85, 0.62), (0.9, 0.85), (0.55, 1), (0.08, 0.9)]],
-        [[(0.1, 0), (0.9, 0), (0.45, 0.42), (0.85, 0.6), (0.85, 0.88), (0.5, 1), (0.1, 0.9)]]],
-    4: [[[(0.65, 0), (0.05, 0.65), (0.95, 0.65)], [(0.7, 0.3), (0.7, 1)]],
-        [[(0.15, 0), (0.1, 0.55), (0.9, 0.55)], [(0.75, 0), (0.75, 1)]]],
-    5: [[[(0.85, 0), (0.2, 0), (0.15, 0.45), (0.55, 0.38), (0.85, 0.55), (0.88, 0.8), (0.55, 1), (0.1, 0.9)]],
-        [[(0.2, 0), (0.15, 0.45), (0.55, 0.38), (0.85, 0.55), (0.88, 0.8), (0.55, 1), (0.1, 0.9)], [(0.2, 0), (0.9, 0)]]],
-    6: [[[(0.8, 0.02), (0.45, 0.05), (0.18, 0.35), (0.1, 0.7), (0.3, 0.97), (0.65, 0.97), (0.85, 0.75), (0.65, 0.52), (0.3, 0.55), (0.12, 0.72)]]],
-    7: [[[(0.05, 0), (0.95, 0), (0.35, 1)]],
+        [[(0.2, 0.2), (0.55, 0), (0.55, 1)], [(0.2, 1), (0.85, 1)]],
+    ],
+    2: [
+        [
+            [
+                (0.08, 0.25),
+                (0.3, 0.03),
+                (0.6, 0.0),
+                (0.85, 0.15),
+                (0.85, 0.4),
+                (0.55, 0.68),
+                (0.05, 1),
+                (0.5, 0.98),
+                (0.95, 1),
+            ]
+        ],
+        [[(0.1, 0.2), (0.5, 0), (0.9, 0.25), (0.75, 0.55), (0.1, 0.95), (0.15, 1.0), (0.95, 0.95)]],
+    ],
+    3: [
+        [
+            [
+                (0.1, 0.12),
+                (0.45, 0),
+                (0.8, 0.08),
+                (0.85, 0.28),
+                (0.5, 0.47),
+                (0.85, 0.62),
+                (0.9, 0.85),
+                (0.55, 1),
+                (0.08, 0.9),
+            ]
+        ],
+        [[(0.1, 0), (0.9, 0), (0.45, 0.42), (0.85, 0.6), (0.85, 0.88), (0.5, 1), (0.1, 0.9)]],
+    ],
+    4: [
+        [[(0.65, 0), (0.05, 0.65), (0.95, 0.65)], [(0.7, 0.3), (0.7, 1)]],
+        [[(0.15, 0), (0.1, 0.55), (0.9, 0.55)], [(0.75, 0), (0.75, 1)]],
+    ],
+    5: [
+        [[(0.85, 0), (0.2, 0), (0.15, 0.45), (0.55, 0.38), (0.85, 0.55), (0.88, 0.8), (0.55, 1), (0.1, 0.9)]],
+        [
+            [(0.2, 0), (0.15, 0.45), (0.55, 0.38), (0.85, 0.55), (0.88, 0.8), (0.55, 1), (0.1, 0.9)],
+            [(0.2, 0), (0.9, 0)],
+        ],
+    ],
+    6: [
+        [
+            [
+                (0.8, 0.02),
+                (0.45, 0.05),
+                (0.18, 0.35),
+                (0.1, 0.7),
+                (0.3, 0.97),
+                (0.65, 0.97),
+                (0.85, 0.75),
+                (0.65, 0.52),
+                (0.3, 0.55),
+                (0.12, 0.72),
+            ]
+        ]
+    ],
+    7: [
+        [[(0.05, 0), (0.95, 0), (0.35, 1)]],
         [[(0.05, 0), (0.95, 0), (0.35, 1)], [(0.3, 0.5), (0.85, 0.5)]],
-        [[(0.05, 0.1), (0.05, 0), (0.95, 0), (0.6, 0.5), (0.55, 1)]]],
-    8: [[[(0.8, 0.1), (0.5, 0), (0.2, 0.1), (0.25, 0.32), (0.5, 0.47), (0.85, 0.68), (0.75, 0.95), (0.5, 1), (0.2, 0.92), (0.15, 0.7), (0.5, 0.47), (0.78, 0.3), (0.8, 0.1)]]],
-    9: [[[(0.85, 0.15), (0.55, 0), (0.2, 0.05), (0.12, 0.3), (0.4, 0.48), (0.8, 0.35), (0.85, 0.15), (0.82, 0.6), (0.75, 1)]],
-        [[(0.85, 0.2), (0.5, 0), (0.15, 0.15), (0.25, 0.45), (0.7, 0.4), (0.85, 0.2)], [(0.85, 0.2), (0.85, 1)]]],
+        [[(0.05, 0.1), (0.05, 0), (0.95, 0), (0.6, 0.5), (0.55, 1)]],
+    ],
+    8: [
+        [
+            [
+                (0.8, 0.1),
+                (0.5, 0),
+                (0.2, 0.1),
+                (0.25, 0.32),
+                (0.5, 0.47),
+                (0.85, 0.68),
+                (0.75, 0.95),
+                (0.5, 1),
+                (0.2, 0.92),
+                (0.15, 0.7),
+                (0.5, 0.47),
+                (0.78, 0.3),
+                (0.8, 0.1),
+            ]
+        ]
+    ],
+    9: [
+        [
+            [
+                (0.85, 0.15),
+                (0.55, 0),
+                (0.2, 0.05),
+                (0.12, 0.3),
+                (0.4, 0.48),
+                (0.8, 0.35),
+                (0.85, 0.15),
+                (0.82, 0.6),
+                (0.75, 1),
+            ]
+        ],
+        [
+            [(0.85, 0.2), (0.5, 0), (0.15, 0.15), (0.25, 0.45), (0.7, 0.4), (0.85, 0.2)],
+            [(0.85, 0.2), (0.85, 1)],
+        ],
+    ],
 }
 
 
@@ -124,7 +232,15 @@ def _catmull_rom(p: np.ndarray, per: int = 8) -> np.ndarray:
     seg = []
     for i in range(1, len(q) - 2):
         p0, p1, p2, p3 = q[i - 1], q[i], q[i + 1], q[i + 2]
-        seg.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3))
+        seg.append(
+            0.5
+            * (
+                (2 * p1)
+                + (-p0 + p2) * t
+                + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+                + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3
+            )
+        )
     return np.vstack(seg + [p[-1:]])
 
 
@@ -146,7 +262,7 @@ def draw_strokes(strokes, rng: np.random.Generator, size: int = CANVAS) -> np.nd
     allp = np.vstack(pts)
     lo, hi = allp.min(0) - pen / 2, allp.max(0) + pen / 2
     span = hi - lo
-    fit = min(1.0, (size - 4) / span.max())    # shrink if it would not fit
+    fit = min(1.0, (size - 4) / span.max())  # shrink if it would not fit
     off = np.array([rng.uniform(2, size - 2 - span[0] * fit), rng.uniform(2, size - 2 - span[1] * fit)])
     ss = 2
     img = Image.new("L", (size * ss, size * ss), 0)
@@ -155,7 +271,7 @@ def draw_strokes(strokes, rng: np.random.Generator, size: int = CANVAS) -> np.nd
         p = ((p - lo) * fit + off) * ss
         r = pen * fit * ss / 2
         dr.line([tuple(v) for v in p], fill=255, width=max(1, round(2 * r)), joint="curve")
-        for v in (p[0], p[-1]):                  # round caps
+        for v in (p[0], p[-1]):  # round caps
             dr.ellipse([v[0] - r, v[1] - r, v[0] + r, v[1] + r], fill=255)
     return np.asarray(img.reduce(ss))
 
@@ -172,6 +288,7 @@ def make_strokes(n: int, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
 
 # ----------------------------------------------------------------------------- (3) paper photos
 
+
 def to_paper(ink: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A white-on-black ink map -> an RGB 'photo' of dark ink on grey paper:
     uneven lighting (gradient + shadow), ink that is not black, sensor noise,
@@ -186,7 +303,9 @@ def to_paper(ink: np.ndarray, rng: np.random.Generator) -> Image.Image:
     grey = paper * (1 - a) + ink_level * a
     tint = rng.uniform(0.92, 1.05, 3)
     rgb = grey[..., None] * tint + rng.normal(0, rng.uniform(2, 9), (h, w, 3))
-    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB").filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.2)))
+    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB").filter(
+        ImageFilter.GaussianBlur(rng.uniform(0, 1.2))
+    )
     side = int(rng.integers(200, 700))
     img = img.resize((side, side), Image.Resampling.BILINEAR)
     if rng.random() < 0.5:
@@ -204,6 +323,7 @@ def make_paper(n: int, seed: int = 0) -> tuple[list[Image.Image], np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- evaluation
+
 
 def naive(img: np.ndarray | Image.Image, invert: bool = False) -> np.ndarray:
     """What most demos do: the whole picture, greyscale, resized to 28x28."""
@@ -228,7 +348,10 @@ def evaluate(model: str, items, labels, prep, naive_invert: bool) -> tuple[float
 
 def time_canvas(canvases: list[np.ndarray], k: int = 50) -> float:
     """Median microseconds of from_canvas per 280x280 canvas."""
-    per = [min(timeit.repeat(lambda c=c: preprocess.from_canvas(c), number=5, repeat=3)) / 5 for c in canvases[:k]]
+    per = [
+        min(timeit.repeat(lambda c=c: preprocess.from_canvas(c), number=5, repeat=3)) / 5
+        for c in canvases[:k]
+    ]
     return float(np.median(per) * 1e6)
 
 
@@ -244,7 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     images, labels = mnist_test()
     mnist_acc = float((_predict(args.model, images.reshape(-1, 784).T / np.float32(255)) == labels).mean())
     print(f"model {args.model}: MNIST test accuracy {mnist_acc:.2%}")
-    print(f"{'set':10s} {'n':>5s} {'preprocess':>11s} {'naive':>7s} {'no-ink':>7s}   (naive = whole picture resized to 28x28; no-ink counts as wrong)")
+    print(
+        f"{'set':10s} {'n':>5s} {'preprocess':>11s} {'naive':>7s} {'no-ink':>7s}   (naive = whole picture resized to 28x28; no-ink counts as wrong)"
+    )
     sets = [
         ("redrawn", *make_redrawn(args.n, args.seed), preprocess.from_canvas, False),
         ("strokes", *make_strokes(args.n, args.seed), preprocess.from_canvas, False),
@@ -252,7 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for name, items, y, prep, inv in sets:
         acc, nacc, refused = evaluate(args.model, items, y, prep, inv)
-        print(f"{name:10s} {len(y):5d} {acc:11.2%} {nacc:7.2%} {refused:7d}   ({100 * (acc - mnist_acc):+.1f} points vs MNIST)")
+        print(
+            f"{name:10s} {len(y):5d} {acc:11.2%} {nacc:7.2%} {refused:7d}   ({100 * (acc - mnist_acc):+.1f} points vs MNIST)"
+        )
     canv = sets[0][1][:50] + sets[1][1][:50]
     print(f"preprocessing time per 280x280 canvas: median {time_canvas(canv, 100):.0f} us")
     return 0

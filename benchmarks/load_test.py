@@ -104,14 +104,20 @@ class Student:
 
 
 def prediction(page):
-    return page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").filter(has_text=re.compile(r"^\s*Prediction\s*$"))
-    ).get_by_test_id("stMetricValue")
+    return (
+        page.get_by_test_id("stMetric")
+        .filter(has=page.get_by_test_id("stMetricLabel").filter(has_text=re.compile(r"^\s*Prediction\s*$")))
+        .get_by_test_id("stMetricValue")
+    )
 
 
 async def wait_for_run(page, timeout=TIMEOUT):
-    await page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout)
-    await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+    await page.wait_for_selector(
+        "[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout
+    )
+    await page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout
+    )
 
 
 async def open_student(browser, url: str, s: Student) -> None:
@@ -121,7 +127,10 @@ async def open_student(browser, url: str, s: Student) -> None:
     page.on("console", lambda m: m.type == "error" and s.console_errors.append(m.text))
     page.on("pageerror", lambda e: s.console_errors.append(str(e)))
     page.on("websocket", lambda ws: s.websockets.append(time.monotonic()))
-    page.on("response", lambda r: r.status >= 400 and s.console_errors.append(f"HTTP {r.status} {r.url.split('/', 3)[-1]}"))
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and s.console_errors.append(f"HTTP {r.status} {r.url.split('/', 3)[-1]}"),
+    )
     t0 = time.monotonic()
     await page.goto(url, timeout=TIMEOUT)
     await wait_for_run(page)
@@ -137,8 +146,16 @@ async def draw(page, strokes, margin=0.2, step=6.0) -> None:
     box = await canvas.bounding_box()
     size = 1 - 2 * margin
     for stroke in strokes:
-        pts = _densify([(box["x"] + box["width"] * (margin + size * x), box["y"] + box["height"] * (margin + size * y))
-                        for x, y in stroke], step)
+        pts = _densify(
+            [
+                (
+                    box["x"] + box["width"] * (margin + size * x),
+                    box["y"] + box["height"] * (margin + size * y),
+                )
+                for x, y in stroke
+            ],
+            step,
+        )
         await page.mouse.move(*pts[0])
         await page.mouse.down()
         for x, y in pts[1:]:
@@ -152,7 +169,9 @@ async def one_drawing(s: Student, digit: int) -> None:
     await page.wait_for_function(
         "() => { const v = [...document.querySelectorAll('[data-testid=stMetricValue]')]"
         ".find(e => e.closest('[data-testid=stMetric]').innerText.includes('Prediction'));"
-        " return v && !/[0-9]/.test(v.innerText); }", timeout=TIMEOUT)
+        " return v && !/[0-9]/.test(v.innerText); }",
+        timeout=TIMEOUT,
+    )
     await wait_for_run(page)  # the page is drawn: now the person draws
     await asyncio.sleep(0.5)
     await page.evaluate("() => { window.__dn.up = null; window.__dn.shown = []; }")
@@ -161,7 +180,8 @@ async def one_drawing(s: Student, digit: int) -> None:
     # Any digit counts: a trainer's drawing is read by its half-trained network.
     await page.wait_for_function(
         "() => window.__dn.up !== null && window.__dn.shown.some(([t, v]) => t >= window.__dn.up && /^[0-9]$/.test(v))",
-        timeout=TIMEOUT)
+        timeout=TIMEOUT,
+    )
     up, shown = await page.evaluate("() => [window.__dn.up, window.__dn.shown]")
     t = next(t for t, v in shown if t >= up and re.fullmatch(r"[0-9]", v or ""))
     s.latencies.append((wall, (t - up) / 1000))
@@ -230,7 +250,10 @@ def cpu_split() -> tuple[float, float]:
                     fields = f.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            parent[int(d)], cpu[int(d)] = int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            parent[int(d)], cpu[int(d)] = (
+                int(fields[1]),
+                (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"),
+            )
     me, own = os.getpid(), 0.0
     for pid, t in cpu.items():
         p = pid
@@ -332,7 +355,7 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
         # 1. Everyone opens the app, a few at a time.
         ready: list[float] = []
         for i in range(0, len(everyone), args.open_batch):
-            batch = everyone[i:i + args.open_batch]
+            batch = everyone[i : i + args.open_batch]
 
             async def open_one(s):
                 if isinstance(s, Student):
@@ -358,16 +381,28 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
                 await s.train(args.epochs)
 
         await asyncio.gather(*(press_train(s) for s in trainers))
-        watchers = [asyncio.create_task(watch_training(s, 1, args.train_timeout) if isinstance(s, Student)
-                                        else s.wait_trained(args.train_timeout)) for s in trainers]
-        await asyncio.gather(*(drawing_rounds(s, args.rounds) if isinstance(s, Student) else s.rounds(args.rounds)
-                               for s in everyone))
+        watchers = [
+            asyncio.create_task(
+                watch_training(s, 1, args.train_timeout)
+                if isinstance(s, Student)
+                else s.wait_trained(args.train_timeout)
+            )
+            for s in trainers
+        ]
+        await asyncio.gather(
+            *(
+                drawing_rounds(s, args.rounds) if isinstance(s, Student) else s.rounds(args.rounds)
+                for s in everyone
+            )
+        )
         # 4. Every training ends.
         await asyncio.gather(*watchers)
         t1 = time.monotonic()
         out["server_cpu_percent"] = 100 * (cpu_seconds(server.proc.pid) - cpu0) / (t1 - t0)
         own1, all1 = cpu_split()
-        out["test_cpu_percent"] = 100 * (own1 - own0) / (t1 - t0)  # server + browser + driver + protocol students
+        out["test_cpu_percent"] = (
+            100 * (own1 - own0) / (t1 - t0)
+        )  # server + browser + driver + protocol students
         out["other_programs_cpu_percent"] = max(0.0, 100 * ((all1 - all0) - (own1 - own0)) / (t1 - t0))
         mem["after the trainings"] = memory_mb(server.proc.pid)
         exc = sum(await asyncio.gather(*(exceptions_on(s) for s in tabs))) + sum(b.exceptions for b in bots)
@@ -399,34 +434,44 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
         return [x for s in group for wall, x in s.latencies if train_start <= wall <= train_end]
 
     def stats(v):
-        return {"n": len(v), "p50": statistics.median(v), "p95": percentile(v, 95), "max": max(v)} if v else None
+        return (
+            {"n": len(v), "p50": statistics.median(v), "p95": percentile(v, 95), "max": max(v)} if v else None
+        )
 
     errors = [e for s in tabs for e in s.console_errors] + [e for b in bots for e in b.failures]
-    out.update({
-        "tabs": n_tabs,
-        "protocol_students": len(bots),
-        "trainers": len(trainers),
-        "slots": args.slots or "default (one per core)",
-        "ready_s": stats(ready),
-        "drawings": len(lat(everyone)),
-        "drawings_failed": sum(s.draw_failures for s in tabs) + sum(1 for b in bots for f in b.failures if f.startswith("drawing")),
-        "server_latency_s": stats(lat(bots)),
-        "server_latency_while_training_s": stats(during(bots)),
-        "tab_latency_s": stats(lat(tabs)),
-        "tab_latency_while_training_s": stats(during(tabs)),
-        "training_window_s": train_end - train_start,
-        "trainings_finished": sum(bool(s.outcome and re.match(r"Run 1: Trained", s.outcome)) for s in trainers),
-        "trainings_queued": sum(s.waited for s in trainers),
-        "max_ahead_seen": max((s.max_ahead for s in trainers if s.max_ahead is not None), default=None),
-        "training_outcomes": [s.outcome for s in trainers],
-        "training_seconds": [round(s.train_ended - s.train_clicked, 1) for s in trainers if s.train_ended],
-        "exceptions_on_pages": exc,
-        "reconnections": sum(len(s.websockets) - 1 for s in tabs),
-        "console_errors": len(errors),
-        "console_error_samples": sorted({re.sub(r"[0-9a-f]{20,}", "<id>", e) for e in errors})[:8],
-        "server_log_tracebacks": log.count("Traceback"),
-        "memory_per_session_mb": (mem[f"{args.students} sessions"] - mem["1 session"]) / max(1, args.students - 1),
-    })
+    out.update(
+        {
+            "tabs": n_tabs,
+            "protocol_students": len(bots),
+            "trainers": len(trainers),
+            "slots": args.slots or "default (one per core)",
+            "ready_s": stats(ready),
+            "drawings": len(lat(everyone)),
+            "drawings_failed": sum(s.draw_failures for s in tabs)
+            + sum(1 for b in bots for f in b.failures if f.startswith("drawing")),
+            "server_latency_s": stats(lat(bots)),
+            "server_latency_while_training_s": stats(during(bots)),
+            "tab_latency_s": stats(lat(tabs)),
+            "tab_latency_while_training_s": stats(during(tabs)),
+            "training_window_s": train_end - train_start,
+            "trainings_finished": sum(
+                bool(s.outcome and re.match(r"Run 1: Trained", s.outcome)) for s in trainers
+            ),
+            "trainings_queued": sum(s.waited for s in trainers),
+            "max_ahead_seen": max((s.max_ahead for s in trainers if s.max_ahead is not None), default=None),
+            "training_outcomes": [s.outcome for s in trainers],
+            "training_seconds": [
+                round(s.train_ended - s.train_clicked, 1) for s in trainers if s.train_ended
+            ],
+            "exceptions_on_pages": exc,
+            "reconnections": sum(len(s.websockets) - 1 for s in tabs),
+            "console_errors": len(errors),
+            "console_error_samples": sorted({re.sub(r"[0-9a-f]{20,}", "<id>", e) for e in errors})[:8],
+            "server_log_tracebacks": log.count("Traceback"),
+            "memory_per_session_mb": (mem[f"{args.students} sessions"] - mem["1 session"])
+            / max(1, args.students - 1),
+        }
+    )
     return out
 
 
@@ -456,45 +501,90 @@ async def close_mid_training(url: str, rec: Recording, args) -> dict:
     await long_a.close()
     await long_b.close()
     deadline = time.monotonic() + args.close_timeout
-    while (queued.progress_seen is None or queued.progress_seen < t0) and queued.outcome is None and time.monotonic() < deadline:
+    while (
+        (queued.progress_seen is None or queued.progress_seen < t0)
+        and queued.outcome is None
+        and time.monotonic() < deadline
+    ):
         await asyncio.sleep(0.1)
-    freed = None if (queued.progress_seen is None or queued.progress_seen < t0) and queued.outcome is None else time.monotonic() - t0
+    freed = (
+        None
+        if (queued.progress_seen is None or queued.progress_seen < t0) and queued.outcome is None
+        else time.monotonic() - t0
+    )
     await queued.wait_trained(TIMEOUT / 1000)
     await queued.close()
-    return {"queued_behind_two_long_runs": was_queued, "slot_free_after_close_s": freed, "queued_run_outcome": queued.outcome}
+    return {
+        "queued_behind_two_long_runs": was_queued,
+        "slot_free_after_close_s": freed,
+        "queued_run_outcome": queued.outcome,
+    }
 
 
 def table(r: dict) -> str:
     def lat(d):
-        return "n/a" if not d else (f"p50 {d['p50'] * 1000:.0f} ms, p95 {d['p95'] * 1000:.0f} ms, "
-                                    f"max {d['max'] * 1000:.0f} ms ({d['n']} drawings)")
+        return (
+            "n/a"
+            if not d
+            else (
+                f"p50 {d['p50'] * 1000:.0f} ms, p95 {d['p95'] * 1000:.0f} ms, "
+                f"max {d['max'] * 1000:.0f} ms ({d['n']} drawings)"
+            )
+        )
 
     c = r["close_mid_training"]
     m = r["memory_mb"]
     rows = [
-        ("students", f"{r['students']}: {r['tabs']} Chromium tabs + {r['protocol_students']} protocol students"),
-        ("pressed Train at once", f"{r['trainers']} ({r['epochs']} epochs each, 784-10-10, full batch); slots: {r['slots']}"),
+        (
+            "students",
+            f"{r['students']}: {r['tabs']} Chromium tabs + {r['protocol_students']} protocol students",
+        ),
+        (
+            "pressed Train at once",
+            f"{r['trainers']} ({r['epochs']} epochs each, 784-10-10, full batch); slots: {r['slots']}",
+        ),
         ("scheduling (autogroup nice)", f"server {r['server_nice']}, Chromium {r['browser_nice']}"),
-        ("ready after open", f"p50 {r['ready_s']['p50']:.2f} s, p95 {r['ready_s']['p95']:.2f} s, max {r['ready_s']['max']:.2f} s"),
+        (
+            "ready after open",
+            f"p50 {r['ready_s']['p50']:.2f} s, p95 {r['ready_s']['p95']:.2f} s, max {r['ready_s']['max']:.2f} s",
+        ),
         ("drawings (failed)", f"{r['drawings']} ({r['drawings_failed']})"),
         ("server: drawing sent -> Prediction received", lat(r["server_latency_s"])),
         ("... while trainings ran", lat(r["server_latency_while_training_s"])),
         ("tabs: mouse-up -> Prediction shown", lat(r["tab_latency_s"])),
         ("... while trainings ran", lat(r["tab_latency_while_training_s"])),
-        ("trainings finished", f"{r['trainings_finished']} of {r['trainers']} ({r['trainings_queued']} queued first, "
-                               f"most ahead seen {r['max_ahead_seen']}); all done {r['training_window_s']:.1f} s after the clicks"),
-        ("time per training (click -> end)", ", ".join(f"{t:.1f}" for t in sorted(r["training_seconds"])) + " s"),
-        ("CPU while training (of 200 %)", f"server {r['server_cpu_percent']:.0f} %, this test in all {r['test_cpu_percent']:.0f} %, "
-                                          f"other programs {r['other_programs_cpu_percent']:.0f} % "
-                                          f"(load average at start {r['load_average_at_start']:.1f})"),
-        ("errors", f"{r['exceptions_on_pages']} exception elements, {r['console_errors']} console errors or failures, "
-                   f"{r['reconnections']} reconnections, {r['server_log_tracebacks']} server tracebacks"),
-        ("server memory (PSS, with its training processes)", "; ".join(f"{k}: {v:.0f} MB" for k, v in m.items())),
+        (
+            "trainings finished",
+            f"{r['trainings_finished']} of {r['trainers']} ({r['trainings_queued']} queued first, "
+            f"most ahead seen {r['max_ahead_seen']}); all done {r['training_window_s']:.1f} s after the clicks",
+        ),
+        (
+            "time per training (click -> end)",
+            ", ".join(f"{t:.1f}" for t in sorted(r["training_seconds"])) + " s",
+        ),
+        (
+            "CPU while training (of 200 %)",
+            f"server {r['server_cpu_percent']:.0f} %, this test in all {r['test_cpu_percent']:.0f} %, "
+            f"other programs {r['other_programs_cpu_percent']:.0f} % "
+            f"(load average at start {r['load_average_at_start']:.1f})",
+        ),
+        (
+            "errors",
+            f"{r['exceptions_on_pages']} exception elements, {r['console_errors']} console errors or failures, "
+            f"{r['reconnections']} reconnections, {r['server_log_tracebacks']} server tracebacks",
+        ),
+        (
+            "server memory (PSS, with its training processes)",
+            "; ".join(f"{k}: {v:.0f} MB" for k, v in m.items()),
+        ),
         ("memory per extra session", f"{r['memory_per_session_mb']:.1f} MB"),
-        ("session closed mid-training", c.get("error") or
-         f"queued behind 2 long runs: {c['queued_behind_two_long_runs']}; its run started "
-         f"{'never' if c['slot_free_after_close_s'] is None else round(c['slot_free_after_close_s'], 1)} s after the two "
-         f"closed; it ended: {c['queued_run_outcome']}"),
+        (
+            "session closed mid-training",
+            c.get("error")
+            or f"queued behind 2 long runs: {c['queued_behind_two_long_runs']}; its run started "
+            f"{'never' if c['slot_free_after_close_s'] is None else round(c['slot_free_after_close_s'], 1)} s after the two "
+            f"closed; it ended: {c['queued_run_outcome']}",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"| {k:<{width}} | {v} |" for k, v in rows)
@@ -502,33 +592,69 @@ def table(r: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--students", type=int, default=20, help="students, one Streamlit session each (default 20)")
+    ap.add_argument(
+        "--students", type=int, default=20, help="students, one Streamlit session each (default 20)"
+    )
     ap.add_argument("--tabs", type=int, default=1, help="how many of them are real Chromium tabs (default 1)")
     ap.add_argument("--epochs", type=int, default=30, help="epochs per training (default 30; see above)")
     ap.add_argument("--rounds", type=int, default=5, help="drawings per student (default 5)")
-    ap.add_argument("--slots", type=int, default=0, help="DIGITNET_TRAINING_SLOTS for the server (default: the app's)")
-    ap.add_argument("--open-batch", type=int, default=5, help="students opening the app at the same time (default 5)")
-    ap.add_argument("--train-timeout", type=float, default=300, help="seconds a training may take, queue included")
-    ap.add_argument("--close-timeout", type=float, default=90, help="seconds to wait for a closed session's slot")
-    ap.add_argument("--settle", type=float, default=130,
-                    help="seconds after everyone left before the last memory reading (Streamlit keeps a "
-                         "closed tab's session for server.disconnectedSessionTTL = 120 s)")
-    ap.add_argument("--deadline", type=float, default=900, help="the whole test stops after this many seconds")
-    ap.add_argument("--server-nice", type=int, default=-10,
-                    help="the server's scheduling group's nice level (default -10; needs root; 0: unchanged)")
-    ap.add_argument("--browser-nice", type=int, default=0,
-                    help="Chromium's scheduling groups' nice level (default 0: unchanged)")
-    ap.add_argument("--wait-quiet", type=float, default=120, help="wait up to this many seconds for a quiet machine first")
-    ap.add_argument("--quiet-load", type=float, default=1.0, help="... meaning a 1-minute load average below this")
+    ap.add_argument(
+        "--slots", type=int, default=0, help="DIGITNET_TRAINING_SLOTS for the server (default: the app's)"
+    )
+    ap.add_argument(
+        "--open-batch", type=int, default=5, help="students opening the app at the same time (default 5)"
+    )
+    ap.add_argument(
+        "--train-timeout", type=float, default=300, help="seconds a training may take, queue included"
+    )
+    ap.add_argument(
+        "--close-timeout", type=float, default=90, help="seconds to wait for a closed session's slot"
+    )
+    ap.add_argument(
+        "--settle",
+        type=float,
+        default=130,
+        help="seconds after everyone left before the last memory reading (Streamlit keeps a "
+        "closed tab's session for server.disconnectedSessionTTL = 120 s)",
+    )
+    ap.add_argument(
+        "--deadline", type=float, default=900, help="the whole test stops after this many seconds"
+    )
+    ap.add_argument(
+        "--server-nice",
+        type=int,
+        default=-10,
+        help="the server's scheduling group's nice level (default -10; needs root; 0: unchanged)",
+    )
+    ap.add_argument(
+        "--browser-nice",
+        type=int,
+        default=0,
+        help="Chromium's scheduling groups' nice level (default 0: unchanged)",
+    )
+    ap.add_argument(
+        "--wait-quiet", type=float, default=120, help="wait up to this many seconds for a quiet machine first"
+    )
+    ap.add_argument(
+        "--quiet-load", type=float, default=1.0, help="... meaning a 1-minute load average below this"
+    )
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     args = ap.parse_args()
     if find_chromium() is None:
         sys.exit("No Chromium: apt-get install -y chromium (and pip install -r requirements-dev.txt).")
 
-    out: dict = {"students": args.students, "epochs": args.epochs, "rounds": args.rounds,
-                 "browser_nice": args.browser_nice, "server_nice": args.server_nice,
-                 "load_average_at_start": wait_until_quiet(args.quiet_load, args.wait_quiet), "memory_mb": {}}
-    server = StreamlitServer(APP, log=SERVER_LOG, env={"DIGITNET_TRAINING_SLOTS": str(args.slots)} if args.slots else None)
+    out: dict = {
+        "students": args.students,
+        "epochs": args.epochs,
+        "rounds": args.rounds,
+        "browser_nice": args.browser_nice,
+        "server_nice": args.server_nice,
+        "load_average_at_start": wait_until_quiet(args.quiet_load, args.wait_quiet),
+        "memory_mb": {},
+    }
+    server = StreamlitServer(
+        APP, log=SERVER_LOG, env={"DIGITNET_TRAINING_SLOTS": str(args.slots)} if args.slots else None
+    )
     try:
         server.start(timeout=120)
         if args.server_nice and not set_autogroup_nice(server.proc.pid, args.server_nice):
@@ -545,8 +671,14 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     target = result["server_latency_while_training_s"] or result["server_latency_s"]
-    ok = (result["exceptions_on_pages"] == 0 and result["server_log_tracebacks"] == 0 and result["drawings_failed"] == 0
-          and result["trainings_finished"] == result["trainers"] and target and target["p95"] <= 1.0)
+    ok = (
+        result["exceptions_on_pages"] == 0
+        and result["server_log_tracebacks"] == 0
+        and result["drawings_failed"] == 0
+        and result["trainings_finished"] == result["trainers"]
+        and target
+        and target["p95"] <= 1.0
+    )
     print("targets met" if ok else "TARGETS MISSED (see above)")
     sys.exit(0 if ok else 1)
 

@@ -69,7 +69,9 @@ def set_learning_rate(page, value: str) -> None:
         thumb.press("ArrowRight" if order.index(now.strip()) < order.index(value) else "ArrowLeft")
         time.sleep(0.15)
     wait_for_app_run(page)
-    assert (thumb.get_attribute("aria-valuetext") or "").strip() == value, f"learning rate stuck at {thumb.get_attribute('aria-valuetext')}"
+    assert (thumb.get_attribute("aria-valuetext") or "").strip() == value, (
+        f"learning rate stuck at {thumb.get_attribute('aria-valuetext')}"
+    )
 
 
 def wait_run_done(page, number: int, timeout_s: float = 240) -> None:
@@ -105,7 +107,9 @@ def main() -> None:
 
     shots: dict[str, int] = {}
     with StreamlitServer(APP, log=Path("/tmp") / "digitnet_screenshots.log") as server, chromium() as browser:
-        ctx = browser.new_context(viewport={"width": args.width, "height": args.height}, device_scale_factor=1)
+        ctx = browser.new_context(
+            viewport={"width": args.width, "height": args.height}, device_scale_factor=1
+        )
         page = ctx.new_page()
         open_app(page, server.url)
 
@@ -157,7 +161,9 @@ def main() -> None:
         wait_run_done(page, 4)
         page.get_by_role("tab", name="Look inside").click()
         wait_for_app_run(page)
-        expect(page.get_by_test_id("stMarkdown").filter(has_text="These are the notes' equations").first).to_be_visible(timeout=30_000)
+        expect(
+            page.get_by_test_id("stMarkdown").filter(has_text="These are the notes' equations").first
+        ).to_be_visible(timeout=30_000)
         _scroll_main_to(page, page.get_by_role("tab", name="Look inside"))
         shoot("look-inside.png")
 

@@ -150,7 +150,12 @@ def curve_updates(page, epochs: int) -> dict:
     time.sleep(1.0)  # the last redraws after the end
     chart, prog = page.evaluate("() => [window.__dn.chart, window.__dn.progress]")
     if len(chart) < 2:
-        return {"chart_updates": len(chart), "chart_updates_per_s": 0.0, "progress_updates_per_s": 0.0, "seconds": 0.0}
+        return {
+            "chart_updates": len(chart),
+            "chart_updates_per_s": 0.0,
+            "progress_updates_per_s": 0.0,
+            "seconds": 0.0,
+        }
     span = (chart[-1] - chart[0]) / 1000
     gaps = [(b - a) / 1000 for a, b in zip(chart, chart[1:])]
     pspan = (prog[-1][0] - prog[0][0]) / 1000 if len(prog) > 1 else 0.0
@@ -184,10 +189,19 @@ def main() -> None:
         ctx.close()
 
     result = {
-        "mouse_up_to_prediction_s": {"n": len(lat), "median": statistics.median(lat), "p95": percentile(lat, 95),
-                                     "min": min(lat), "max": max(lat), "all": [round(x, 3) for x in lat]},
-        "page_ready_s": {"first": ready[0], "warm_median": statistics.median(ready[1:]) if len(ready) > 1 else None,
-                         "all": [round(x, 3) for x in ready]},
+        "mouse_up_to_prediction_s": {
+            "n": len(lat),
+            "median": statistics.median(lat),
+            "p95": percentile(lat, 95),
+            "min": min(lat),
+            "max": max(lat),
+            "all": [round(x, 3) for x in lat],
+        },
+        "page_ready_s": {
+            "first": ready[0],
+            "warm_median": statistics.median(ready[1:]) if len(ready) > 1 else None,
+            "all": [round(x, 3) for x in ready],
+        },
         "training_epochs": args.epochs,
         "curves": curves,
     }
@@ -195,16 +209,23 @@ def main() -> None:
         print(json.dumps(result))
         return
     m, r = result["mouse_up_to_prediction_s"], result["page_ready_s"]
-    print(f"mouse-up -> prediction shown ({m['n']} drawings): median {m['median'] * 1000:.0f} ms, "
-          f"p95 {m['p95'] * 1000:.0f} ms, min {m['min'] * 1000:.0f} ms, max {m['max'] * 1000:.0f} ms "
-          f"(floor: the canvas's ~200 ms debounce)")
-    print(f"page ready (navigation -> prompt): first open {r['first']:.2f} s, "
-          f"warm median {r['warm_median']:.2f} s over {len(r['all']) - 1} more opens" if r["warm_median"] is not None
-          else f"page ready: {r['first']:.2f} s")
+    print(
+        f"mouse-up -> prediction shown ({m['n']} drawings): median {m['median'] * 1000:.0f} ms, "
+        f"p95 {m['p95'] * 1000:.0f} ms, min {m['min'] * 1000:.0f} ms, max {m['max'] * 1000:.0f} ms "
+        f"(floor: the canvas's ~200 ms debounce)"
+    )
+    print(
+        f"page ready (navigation -> prompt): first open {r['first']:.2f} s, "
+        f"warm median {r['warm_median']:.2f} s over {len(r['all']) - 1} more opens"
+        if r["warm_median"] is not None
+        else f"page ready: {r['first']:.2f} s"
+    )
     c = curves
-    print(f"training {args.epochs} epochs: chart changed {c['chart_updates']} times in {c['seconds']:.1f} s = "
-          f"{c['chart_updates_per_s']:.1f} updates/s (median gap {c.get('chart_gap_median_s', 0) * 1000:.0f} ms, "
-          f"max {c.get('chart_gap_max_s', 0) * 1000:.0f} ms); progress bar {c['progress_updates_per_s']:.1f} updates/s")
+    print(
+        f"training {args.epochs} epochs: chart changed {c['chart_updates']} times in {c['seconds']:.1f} s = "
+        f"{c['chart_updates_per_s']:.1f} updates/s (median gap {c.get('chart_gap_median_s', 0) * 1000:.0f} ms, "
+        f"max {c.get('chart_gap_max_s', 0) * 1000:.0f} ms); progress bar {c['progress_updates_per_s']:.1f} updates/s"
+    )
 
 
 if __name__ == "__main__":

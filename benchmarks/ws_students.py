@@ -50,12 +50,22 @@ class Recording:
 
 def record(page, expect_prediction) -> Recording:
     """Drive one real page (sync Playwright) and keep the messages it sends."""
-    from browser_support import clear_canvas, click_button, draw_digit, prediction, set_number, wait_for_app_run
+    from browser_support import (
+        clear_canvas,
+        click_button,
+        draw_digit,
+        prediction,
+        set_number,
+        wait_for_app_run,
+    )
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
     sent: list[tuple[str, bytes]] = []
     tag = ["load"]
-    page.on("websocket", lambda ws: ws.on("framesent", lambda p: isinstance(p, bytes) and sent.append((tag[0], p))))
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framesent", lambda p: isinstance(p, bytes) and sent.append((tag[0], p))),
+    )
     page.reload()
     wait_for_app_run(page)
     page.locator(".st-key-canvas canvas.upper-canvas").wait_for(timeout=60_000)
@@ -146,7 +156,11 @@ class WsStudent:
         if m.WhichOneof("type") == "rerun_script" and not m.rerun_script.fragment_id:
             keep = WidgetStates()
             for w in m.rerun_script.widget_states.widgets:
-                if w.WhichOneof("value") not in ("trigger_value", "string_trigger_value", "json_trigger_value"):
+                if w.WhichOneof("value") not in (
+                    "trigger_value",
+                    "string_trigger_value",
+                    "json_trigger_value",
+                ):
                     keep.widgets.add().CopyFrom(w)
             self._states = keep.SerializeToString()
             self._query = m.rerun_script.query_string
@@ -167,7 +181,9 @@ class WsStudent:
 
         t0 = time.monotonic()
         ws_url = self.url.replace("http://", "ws://") + "/_stcore/stream"
-        self._ws = await websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout)
+        self._ws = await websockets.connect(
+            ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout
+        )
         self._reader = asyncio.create_task(self._read())
         self._auto = asyncio.create_task(self._auto_rerun())
         self._finished.clear()

@@ -1,8 +1,8 @@
 """Command line: python -m digitnet {train, evaluate, predict}.
 
-    python -m digitnet train --hidden 10 --lr 0.1 --epochs 5 --batch-size 128 --seed 0 --out m.npz
-    python -m digitnet evaluate [--model PATH] [--json]
-    python -m digitnet predict IMAGE... [--model PATH] [--json]
+python -m digitnet train --hidden 10 --lr 0.1 --epochs 5 --batch-size 128 --seed 0 --out m.npz
+python -m digitnet evaluate [--model PATH] [--json]
+python -m digitnet predict IMAGE... [--model PATH] [--json]
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import shlex
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .data import DataError, load_mnist
@@ -34,36 +34,86 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m digitnet", description="DigitNet: a from-scratch NumPy network for MNIST digits.")
+    p = argparse.ArgumentParser(
+        prog="python -m digitnet", description="DigitNet: a from-scratch NumPy network for MNIST digits."
+    )
     sub = p.add_subparsers(required=True, metavar="{train,evaluate,predict}")
 
     t = sub.add_parser("train", help="train a network on MNIST and report its test accuracy")
-    t.add_argument("--hidden", default="10", help="hidden layer sizes, e.g. 10 (the notes) or 256,128 (default: 10)")
+    t.add_argument(
+        "--hidden", default="10", help="hidden layer sizes, e.g. 10 (the notes) or 256,128 (default: 10)"
+    )
     t.add_argument("--lr", type=float, default=0.1, help="learning rate alpha (default: 0.1)")
-    t.add_argument("--epochs", type=int, default=5, help="passes over the training set; a maximum with --until-convergence (default: 5)")
-    t.add_argument("--batch-size", default="128", help="examples per step, or 'all' for the notes' full-batch descent (default: 128)")
-    t.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="sgd", help="sgd is the notes' W = W - alpha dW (default)")
+    t.add_argument(
+        "--epochs",
+        type=int,
+        default=5,
+        help="passes over the training set; a maximum with --until-convergence (default: 5)",
+    )
+    t.add_argument(
+        "--batch-size",
+        default="128",
+        help="examples per step, or 'all' for the notes' full-batch descent (default: 128)",
+    )
+    t.add_argument(
+        "--optimizer",
+        choices=["sgd", "momentum", "adam"],
+        default="sgd",
+        help="sgd is the notes' W = W - alpha dW (default)",
+    )
     t.add_argument("--momentum", type=float, default=0.9, help="beta for --optimizer momentum (default: 0.9)")
-    t.add_argument("--lr-decay", type=float, default=1.0, help="multiply alpha by this after every epoch (default: 1, constant)")
-    t.add_argument("--until-convergence", action="store_true", help="stop when the validation loss stops improving; keep the best weights")
-    t.add_argument("--patience", type=int, default=3, help="epochs without improvement before stopping (default: 3)")
-    t.add_argument("--augment", action="store_true", help="random shifts, rotations, scaling and stroke thickness while training")
-    t.add_argument("--val", type=int, default=5000, help="training images held out for validation (default: 5000)")
-    t.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same model (default: 0)")
-    t.add_argument("--threads", type=int, default=None, help="BLAS threads (default: the library's; 1 is fastest for small networks)")
+    t.add_argument(
+        "--lr-decay",
+        type=float,
+        default=1.0,
+        help="multiply alpha by this after every epoch (default: 1, constant)",
+    )
+    t.add_argument(
+        "--until-convergence",
+        action="store_true",
+        help="stop when the validation loss stops improving; keep the best weights",
+    )
+    t.add_argument(
+        "--patience", type=int, default=3, help="epochs without improvement before stopping (default: 3)"
+    )
+    t.add_argument(
+        "--augment",
+        action="store_true",
+        help="random shifts, rotations, scaling and stroke thickness while training",
+    )
+    t.add_argument(
+        "--val", type=int, default=5000, help="training images held out for validation (default: 5000)"
+    )
+    t.add_argument(
+        "--seed", type=int, default=0, help="random seed: the same seed gives the same model (default: 0)"
+    )
+    t.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="BLAS threads (default: the library's; 1 is fastest for small networks)",
+    )
     t.add_argument("--out", type=Path, help="save the trained model here (.npz)")
     t.add_argument("--json", action="store_true", help="end with one JSON line of results")
     t.set_defaults(run=_train)
 
     e = sub.add_parser("evaluate", help="accuracy of a model on the 10,000 MNIST test images")
-    e.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model file (default: the shipped default model)")
+    e.add_argument(
+        "--model", type=Path, default=DEFAULT_MODEL, help="model file (default: the shipped default model)"
+    )
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(run=_evaluate)
 
     r = sub.add_parser("predict", help="read digits from image files, as the app reads a drawing")
     r.add_argument("images", nargs="+", type=Path, help="PNG or JPEG files")
-    r.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model file (default: the shipped default model)")
-    r.add_argument("--json", action="store_true", help="one JSON object per image (the default output is a line per image)")
+    r.add_argument(
+        "--model", type=Path, default=DEFAULT_MODEL, help="model file (default: the shipped default model)"
+    )
+    r.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per image (the default output is a line per image)",
+    )
     r.set_defaults(run=_predict)
     return p
 
@@ -118,7 +168,7 @@ def _train(args) -> int:
         meta = {
             "config": config.to_dict(),
             **summary,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": "python -m digitnet " + shlex.join(args.argv),
         }
         save(net, args.out, meta)
@@ -143,7 +193,12 @@ def _progress_printer(stream):
                 flush=True,
             )
         elif live and now - last[0] > 0.2:
-            print(f"\repoch {p.epoch:7.2f}  train loss {p.train_loss:.4f}  ~{p.seconds_left:5.0f} s left", end="", file=stream, flush=True)
+            print(
+                f"\repoch {p.epoch:7.2f}  train loss {p.train_loss:.4f}  ~{p.seconds_left:5.0f} s left",
+                end="",
+                file=stream,
+                flush=True,
+            )
             last[0] = now
 
     return report
@@ -155,11 +210,18 @@ def _evaluate(args) -> int:
     predictions = net.predict(data.test_images.T)
     correct = predictions == data.test_labels
     per_digit = {str(d): round(float(correct[data.test_labels == d].mean()), 4) for d in range(N_CLASSES)}
-    summary = {"test_accuracy": round(float(correct.mean()), 6), "n": int(correct.size), "sizes": list(net.sizes), "per_digit": per_digit}
+    summary = {
+        "test_accuracy": round(float(correct.mean()), 6),
+        "n": int(correct.size),
+        "sizes": list(net.sizes),
+        "per_digit": per_digit,
+    }
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"{args.model}: {'-'.join(map(str, net.sizes))} network, test accuracy {summary['test_accuracy']:.2%} on {summary['n']} images")
+        print(
+            f"{args.model}: {'-'.join(map(str, net.sizes))} network, test accuracy {summary['test_accuracy']:.2%} on {summary['n']} images"
+        )
         print("per digit: " + "  ".join(f"{d}: {a:.1%}" for d, a in per_digit.items()))
     return 0
 
@@ -182,7 +244,11 @@ def _predict(args) -> int:
             out = {"file": str(path), "digit": None, "probabilities": None, "reason": pre.reason}
         else:
             p = net.predict_proba(pre.x)[:, 0]
-            out = {"file": str(path), "digit": int(p.argmax()), "probabilities": [round(float(v), 6) for v in p]}
+            out = {
+                "file": str(path),
+                "digit": int(p.argmax()),
+                "probabilities": [round(float(v), 6) for v in p],
+            }
         if args.json:
             print(json.dumps(out))
         elif out["digit"] is None:

@@ -96,8 +96,10 @@ def affine_matrices(
       * shift:    by (shift_x, shift_y) pixels, positive = right / down
     """
     rot, sc, sh, tx, ty = np.broadcast_arrays(
-        *(np.atleast_1d(np.asarray(v, dtype=np.float64))
-          for v in (rotation_deg, scale, shear, shift_x, shift_y))
+        *(
+            np.atleast_1d(np.asarray(v, dtype=np.float64))
+            for v in (rotation_deg, scale, shear, shift_x, shift_y)
+        )
     )
     theta = np.deg2rad(rot)
     c, s = np.cos(theta), np.sin(theta)
@@ -152,8 +154,7 @@ class _Workspace:
         self.sx, self.sy, self.x0, self.y0 = f(), f(), f(), f()
         self.v00, self.v01, self.v10, self.v11 = f(), f(), f(), f()
         self.idx = np.empty((n, N_PIXELS), dtype=np.int32)
-        self.base = (np.arange(n, dtype=np.int32) * _PSIZE
-                     + (_PAD_LO * _PSIDE + _PAD_LO))[:, None]
+        self.base = (np.arange(n, dtype=np.int32) * _PSIZE + (_PAD_LO * _PSIDE + _PAD_LO))[:, None]
 
 
 _local = threading.local()
@@ -172,7 +173,7 @@ def _warp_chunk(X: np.ndarray, inv: np.ndarray, out: np.ndarray) -> None:
     b = X.shape[0]
     ws = _workspace(b)
     padded = ws.padded[:b]
-    padded[:, _PAD_LO:_PAD_LO + SIDE, _PAD_LO:_PAD_LO + SIDE] = X.reshape(b, SIDE, SIDE)
+    padded[:, _PAD_LO : _PAD_LO + SIDE, _PAD_LO : _PAD_LO + SIDE] = X.reshape(b, SIDE, SIDE)
     flat = padded.reshape(-1)
     sx, sy, x0, y0 = ws.sx[:b], ws.sy[:b], ws.x0[:b], ws.y0[:b]
     v00, v01, v10, v11, idx = ws.v00[:b], ws.v01[:b], ws.v10[:b], ws.v11[:b], ws.idx[:b]
@@ -185,12 +186,16 @@ def _warp_chunk(X: np.ndarray, inv: np.ndarray, out: np.ndarray) -> None:
     col = _GRID[None, None, :]
     row = _GRID[None, :, None]
     grid = (b, SIDE, SIDE)
-    np.add(inv32[:, 0, 0, None, None] * col,
-           inv32[:, 0, 1, None, None] * row + inv32[:, 0, 2, None, None],
-           out=sx.reshape(grid))
-    np.add(inv32[:, 1, 0, None, None] * col,
-           inv32[:, 1, 1, None, None] * row + inv32[:, 1, 2, None, None],
-           out=sy.reshape(grid))
+    np.add(
+        inv32[:, 0, 0, None, None] * col,
+        inv32[:, 0, 1, None, None] * row + inv32[:, 0, 2, None, None],
+        out=sx.reshape(grid),
+    )
+    np.add(
+        inv32[:, 1, 0, None, None] * col,
+        inv32[:, 1, 1, None, None] * row + inv32[:, 1, 2, None, None],
+        out=sy.reshape(grid),
+    )
 
     # Clamp to [-1, 28]: everything outside lands on the zero border (weight on
     # a real pixel is exactly 0 there), and x0 + 1 <= 29 stays inside the pad.
@@ -220,9 +225,14 @@ def _warp_chunk(X: np.ndarray, inv: np.ndarray, out: np.ndarray) -> None:
     flat.take(idx, out=v10, mode="clip")
 
     # Bilinear interpolation as three in-place lerps.
-    v01 -= v00; v01 *= fx; v01 += v00      # top    = v00 + fx (v01 - v00)
-    v11 -= v10; v11 *= fx; v11 += v10      # bottom = v10 + fx (v11 - v10)
-    v11 -= v01; v11 *= fy                  # out    = top + fy (bottom - top)
+    v01 -= v00
+    v01 *= fx
+    v01 += v00  # top    = v00 + fx (v01 - v00)
+    v11 -= v10
+    v11 *= fx
+    v11 += v10  # bottom = v10 + fx (v11 - v10)
+    v11 -= v01
+    v11 *= fy  # out    = top + fy (bottom - top)
     np.add(v11, v01, out=out)
 
 
@@ -260,10 +270,10 @@ def _cross_reduce(X: np.ndarray, op) -> np.ndarray:
     p = np.zeros((b, SIDE + 2, SIDE + 2), dtype=np.float32)  # zero = background
     p[:, 1:-1, 1:-1] = img
     out = img.copy()
-    op(out, p[:, :-2, 1:-1], out=out)   # up
-    op(out, p[:, 2:, 1:-1], out=out)    # down
-    op(out, p[:, 1:-1, :-2], out=out)   # left
-    op(out, p[:, 1:-1, 2:], out=out)    # right
+    op(out, p[:, :-2, 1:-1], out=out)  # up
+    op(out, p[:, 2:, 1:-1], out=out)  # down
+    op(out, p[:, 1:-1, :-2], out=out)  # left
+    op(out, p[:, 1:-1, 2:], out=out)  # right
     return out.reshape(b, N_PIXELS)
 
 
@@ -405,10 +415,9 @@ def _benchmark(n: int = 60_000, batch: int = 128, seed: int = 0) -> None:
     aug(X[:batch], rng)  # warm-up
     t = time.perf_counter()
     for i in range(0, n, batch):
-        aug(X[i:i + batch], rng)
+        aug(X[i : i + batch], rng)
     dt = time.perf_counter() - t
-    print(f"{n} images in batches of {batch}: {dt:.3f} s "
-          f"({dt / (n / batch) * 1e3:.2f} ms per batch)")
+    print(f"{n} images in batches of {batch}: {dt:.3f} s ({dt / (n / batch) * 1e3:.2f} ms per batch)")
 
 
 if __name__ == "__main__":  # python -m digitnet.augment  -> quick speed check

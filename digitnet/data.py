@@ -21,10 +21,22 @@ MNIST_DIR = ASSETS / "mnist"
 
 # name -> (shape given by the IDX header, SHA-256 of the uncompressed bytes)
 FILES = {
-    "train-images-idx3-ubyte.gz": ((60000, 28, 28), "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-    "train-labels-idx1-ubyte.gz": ((60000,), "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-    "t10k-images-idx3-ubyte.gz": ((10000, 28, 28), "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-    "t10k-labels-idx1-ubyte.gz": ((10000,), "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    "train-images-idx3-ubyte.gz": (
+        (60000, 28, 28),
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        (60000,),
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        (10000, 28, 28),
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        (10000,),
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    ),
 }
 
 
@@ -32,25 +44,39 @@ class DataError(RuntimeError):
     """A data file is missing or damaged; the message names the file and the fix."""
 
 
-def read_idx(path: Path, expected_shape: tuple[int, ...] | None = None, sha256: str | None = None) -> np.ndarray:
+def read_idx(
+    path: Path, expected_shape: tuple[int, ...] | None = None, sha256: str | None = None
+) -> np.ndarray:
     """Parse one (optionally gzipped) IDX file: a big-endian header (magic number,
     then one uint32 per dimension) followed by uint8 data."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"MNIST file missing: {path}. Restore it from the repository (git checkout -- assets/mnist).")
+        raise DataError(
+            f"MNIST file missing: {path}. Restore it from the repository (git checkout -- assets/mnist)."
+        )
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise DataError(f"MNIST file {path.name} is damaged (cannot be decompressed: {e}). Restore it from the repository.") from None
+        raise DataError(
+            f"MNIST file {path.name} is damaged (cannot be decompressed: {e}). Restore it from the repository."
+        ) from None
     if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
-        raise DataError(f"MNIST file {path.name} is damaged (its checksum does not match the published one). Restore it from the repository.")
+        raise DataError(
+            f"MNIST file {path.name} is damaged (its checksum does not match the published one). Restore it from the repository."
+        )
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path.name} is not an IDX file of unsigned bytes.")
     ndim = raw[3]
     header = 4 + 4 * ndim
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4)) if len(raw) >= header else ()
+    dims = (
+        tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+        if len(raw) >= header
+        else ()
+    )
     if len(dims) != ndim or len(raw) != header + int(np.prod(dims)):
-        raise DataError(f"MNIST file {path.name} is truncated or padded: expected {header + int(np.prod(dims or (0,)))} bytes, found {len(raw)}.")
+        raise DataError(
+            f"MNIST file {path.name} is truncated or padded: expected {header + int(np.prod(dims or (0,)))} bytes, found {len(raw)}."
+        )
     if expected_shape is not None and dims != expected_shape:
         raise DataError(f"MNIST file {path.name} has shape {dims}, expected {expected_shape}.")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)

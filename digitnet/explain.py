@@ -91,7 +91,9 @@ class Evaluation:
 
 def evaluate(net: Network, X_rows: np.ndarray, y: np.ndarray, batch: int = 2000) -> Evaluation:
     """Accuracy, confusion matrix and misread digits, in batches to bound memory."""
-    proba = np.concatenate([net.predict_proba(X_rows[i : i + batch].T) for i in range(0, len(y), batch)], axis=1)
+    proba = np.concatenate(
+        [net.predict_proba(X_rows[i : i + batch].T) for i in range(0, len(y), batch)], axis=1
+    )
     predicted, confidence = proba.argmax(axis=0), proba.max(axis=0)
     confusion = np.zeros((N_CLASSES, N_CLASSES), dtype=np.int64)
     np.add.at(confusion, (y, predicted), 1)
@@ -116,11 +118,15 @@ def diverging(values: np.ndarray, limit: float | np.ndarray | None = None) -> np
     t = np.clip(np.divide(v, limit, out=np.zeros_like(v), where=limit > 0), -1, 1)
     red, blue = np.array([202, 0, 32], np.float32), np.array([5, 113, 176], np.float32)
     white = np.float32(247)
-    out = np.where(t[..., None] >= 0, white + t[..., None] * (red - white), white + (-t[..., None]) * (blue - white))
+    out = np.where(
+        t[..., None] >= 0, white + t[..., None] * (red - white), white + (-t[..., None]) * (blue - white)
+    )
     return out.astype(np.uint8)
 
 
-def weight_grid(net: Network, units: list[int] | np.ndarray, cols: int = 10, scale: int = 3, gap: int = 2) -> np.ndarray:
+def weight_grid(
+    net: Network, units: list[int] | np.ndarray, cols: int = 10, scale: int = 3, gap: int = 2
+) -> np.ndarray:
     """The first layer's weights of the given hidden units as 28x28 pictures in a grid
     (RGB uint8). Row j of W1 multiplies the 784 pixels, so as a 28x28 image it shows
     which pixels push unit j up (red) or down (blue): what that unit looks for."""

@@ -194,7 +194,9 @@ class TrainingJob:
         alive: Callable[[], bool] | None = None,
     ):
         self.config = config
-        self.net = Network.init((N_INPUT, *config.hidden, N_CLASSES), config.seed)  # its weights follow the worker's
+        self.net = Network.init(
+            (N_INPUT, *config.hidden, N_CLASSES), config.seed
+        )  # its weights follow the worker's
         self._data = data
         self._slots = slots
         self._timeout = heartbeat_timeout
@@ -315,11 +317,16 @@ class TrainingJob:
             [sys.executable, "-m", "digitnet.worker", str(NICE)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")])),
+            },
         )
         self.worker_pid = worker.pid
         reports: queue.Queue = queue.Queue()
-        threading.Thread(target=_read_reports, args=(worker.stdout, reports), name="digitnet-reports", daemon=True).start()
+        threading.Thread(
+            target=_read_reports, args=(worker.stdout, reports), name="digitnet-reports", daemon=True
+        ).start()
         try:
             data = tuple(shared.ref(a) for a in self._data)
             pickle.dump((self.config, self.net.params, data), worker.stdin, protocol=pickle.HIGHEST_PROTOCOL)
@@ -336,14 +343,18 @@ class TrainingJob:
                 except queue.Empty:
                     continue
                 if report is None:
-                    raise RuntimeError(f"the training process ended unexpectedly (exit code {worker.wait(1.0)})")
+                    raise RuntimeError(
+                        f"the training process ended unexpectedly (exit code {worker.wait(1.0)})"
+                    )
                 kind, payload = report
                 if kind == "progress":
                     steps, params = payload
                     for p in steps:
                         self._on_progress(p)
                     if params is not None:
-                        self.net.params = params  # one assignment: a prediction sees old or new weights, never a mix
+                        self.net.params = (
+                            params  # one assignment: a prediction sees old or new weights, never a mix
+                        )
                 elif kind == "done":
                     return self._result(*payload)
                 else:  # "error": a sentence
@@ -361,7 +372,9 @@ class TrainingJob:
                 worker.wait()
             self.worker_exitcode = worker.returncode
 
-    def _result(self, status: str, message: str, seconds: float, epochs: float, params: dict, history: History) -> tuple[str, str]:
+    def _result(
+        self, status: str, message: str, seconds: float, epochs: float, params: dict, history: History
+    ) -> tuple[str, str]:
         self.net.params = params
         self.result = TrainResult(self.net, history, status, message, seconds, epochs)
         if status == "stopped" and self.abandoned:

@@ -72,7 +72,9 @@ def cross_entropy(A: np.ndarray, y: np.ndarray) -> float:
     Clipped at 1e-12 so that a probability of exactly 0 gives a large finite loss
     (27.6) instead of inf; a probability of 1 gives 0."""
     p = A[np.asarray(y), np.arange(A.shape[1])]
-    return float(-np.log(np.maximum(p, 1e-12)).sum() / p.size)  # the mean (ndarray.mean costs 3x more per batch)
+    return float(
+        -np.log(np.maximum(p, 1e-12)).sum() / p.size
+    )  # the mean (ndarray.mean costs 3x more per batch)
 
 
 # -- products over a batch ----------------------------------------------------
@@ -93,7 +95,12 @@ NARROW, LONG = 16, 256  # at most 16 units, at least 256 inputs: the shapes wher
 
 @functools.lru_cache(maxsize=64)  # the same few shapes, thousands of steps
 def _example_blocks(n_out: int, n_in: int, m: int) -> tuple[slice, ...] | None:
-    if n_out > NARROW or n_in < LONG or n_out * n_in * m <= SMALL_PRODUCT or n_out * n_in * BLOCK > SMALL_PRODUCT:
+    if (
+        n_out > NARROW
+        or n_in < LONG
+        or n_out * n_in * m <= SMALL_PRODUCT
+        or n_out * n_in * BLOCK > SMALL_PRODUCT
+    ):
         return None
     return tuple(slice(i, i + BLOCK) for i in range(0, m, BLOCK))
 
@@ -213,13 +220,17 @@ def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:
         try:
             sizes = tuple(int(p) for p in parts)
         except ValueError:
-            raise ValueError(f"Hidden layer sizes must be whole numbers separated by commas, like 256,128 (got {text!r}).") from None
+            raise ValueError(
+                f"Hidden layer sizes must be whole numbers separated by commas, like 256,128 (got {text!r})."
+            ) from None
     else:
         sizes = tuple(int(n) for n in text)
     if not sizes:
         raise ValueError("Give at least one hidden layer size, like 10.")
     if not all(1 <= n <= MAX_HIDDEN for n in sizes):
-        raise ValueError(f"Each hidden layer needs between 1 and {MAX_HIDDEN} units (got {', '.join(map(str, sizes))}).")
+        raise ValueError(
+            f"Each hidden layer needs between 1 and {MAX_HIDDEN} units (got {', '.join(map(str, sizes))})."
+        )
     if len(sizes) > MAX_LAYERS:
         raise ValueError(f"At most {MAX_LAYERS} hidden layers (got {len(sizes)}).")
     return sizes

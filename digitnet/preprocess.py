@@ -38,9 +38,9 @@ import numpy as np
 from PIL import Image, ImageOps
 
 # --- MNIST's geometry (measured on the shipped test set, see module docstring)
-SIZE = 28            # the field
-BOX = 20             # the ink's longer side after size normalisation
-CENTRE = 14.0        # where the centre of mass goes, in row/column index units
+SIZE = 28  # the field
+BOX = 20  # the ink's longer side after size normalisation
+CENTRE = 14.0  # where the centre of mass goes, in row/column index units
 
 # --- Stroke width, as (estimated stroke width) / (bbox longer side), measured
 # with `_stroke_ratio` on 3,000 MNIST test digits upscaled (bicubic) to 280 px:
@@ -53,22 +53,25 @@ STROKE_RATIO_HI = 0.138
 
 # --- What counts as ink
 MIN_CONTRAST = 0.10  # a peak below 10 % of full scale is noise or a blank picture
-NOISE_FRAC = 0.15    # ink fainter than 15 % of the peak is background haze
-SPECK_FRAC = 0.08    # a blob with < 8 % of the largest blob's ink is a speck
-MIN_EXTENT = 4       # px: anything smaller is not a digit at any resolution
+NOISE_FRAC = 0.15  # ink fainter than 15 % of the peak is background haze
+SPECK_FRAC = 0.08  # a blob with < 8 % of the largest blob's ink is a speck
+MIN_EXTENT = 4  # px: anything smaller is not a digit at any resolution
 MIN_EXTENT_FRAC = 0.03  # ... nor is a mark under 3 % of the picture's longer side
-DOT_RATIO = 3.0      # a mark whose extent is under 3 stroke widths is a dot
+DOT_RATIO = 3.0  # a mark whose extent is under 3 stroke widths is a dot
 
 # --- Uploads
-MAX_FILE_BYTES = 32 * 1024 * 1024      # bigger files are refused before decoding
-MAX_PIXELS = 40_000_000                # decoded size limit (decompression bombs)
-WORK_SIZE = 1000                       # uploads are analysed at <= 1000x1000 px worth of pixels (plenty for a 20-px result)
+MAX_FILE_BYTES = 32 * 1024 * 1024  # bigger files are refused before decoding
+MAX_PIXELS = 40_000_000  # decoded size limit (decompression bombs)
+WORK_SIZE = 1000  # uploads are analysed at <= 1000x1000 px worth of pixels (plenty for a 20-px result)
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")  # not EPS/PDF etc.: no external decoders
 
 REASONS = {
     ("canvas", "empty"): "The canvas is empty — draw a digit.",
     ("canvas", "speck"): "There is only a tiny mark on the canvas — draw a whole digit.",
-    ("image", "empty"): "No ink was found in the picture — it looks blank; use a photo of one digit with clear contrast.",
+    (
+        "image",
+        "empty",
+    ): "No ink was found in the picture — it looks blank; use a photo of one digit with clear contrast.",
     ("image", "speck"): "Only a tiny mark was found in the picture — use a photo where the digit is larger.",
 }
 
@@ -79,10 +82,12 @@ class PreprocessError(ValueError):
 
 @dataclass(frozen=True)
 class Preprocessed:
-    x: np.ndarray | None                    # (784, 1) float32 in [0, 1]; None when there is no ink
-    image28: np.ndarray | None              # (28, 28) uint8: exactly what the network sees (x = image28 / 255)
-    bbox: tuple[int, int, int, int] | None  # (left, top, right, bottom) of the ink on the original, right/bottom exclusive (PIL's convention)
-    reason: str | None                      # a plain sentence for the learner when x is None
+    x: np.ndarray | None  # (784, 1) float32 in [0, 1]; None when there is no ink
+    image28: np.ndarray | None  # (28, 28) uint8: exactly what the network sees (x = image28 / 255)
+    bbox: (
+        tuple[int, int, int, int] | None
+    )  # (left, top, right, bottom) of the ink on the original, right/bottom exclusive (PIL's convention)
+    reason: str | None  # a plain sentence for the learner when x is None
 
     @property
     def has_ink(self) -> bool:
@@ -95,7 +100,10 @@ def _no_ink(source: str, kind: str) -> Preprocessed:
 
 # ----------------------------------------------------------------------------- core
 
-def to_mnist(ink: np.ndarray, *, source: str = "image", _scale: tuple[float, float] = (1.0, 1.0)) -> Preprocessed:
+
+def to_mnist(
+    ink: np.ndarray, *, source: str = "image", _scale: tuple[float, float] = (1.0, 1.0)
+) -> Preprocessed:
     """The core: a 2-D ink map (white ink on black; floats in 0..1, or 0..255 / uint8)
     of any size -> the network's input, made the way MNIST was made.
 
@@ -105,13 +113,15 @@ def to_mnist(ink: np.ndarray, *, source: str = "image", _scale: tuple[float, flo
     peak = a.max() if a.size else 0
     if peak < MIN_CONTRAST * full:
         return _no_ink(source, "empty")
-    mask = _drop_specks(_at_least(a, NOISE_FRAC * peak))   # background haze off, then specks
+    mask = _drop_specks(_at_least(a, NOISE_FRAC * peak))  # background haze off, then specks
     top, bottom, left, right = _bbox(mask)
     # The crop stays in the ink map's own units (uint8 for a canvas: no float
     # copy until the resize).  Nothing before the resize depends on the scale,
     # and the resize brings the strongest ink to full scale, as MNIST's strokes
     # peak at 255 whatever the pen.
-    crop = a[top:bottom, left:right] * mask[top:bottom, left:right]   # (several times faster than np.where(mask, a, 0))
+    crop = (
+        a[top:bottom, left:right] * mask[top:bottom, left:right]
+    )  # (several times faster than np.where(mask, a, 0))
     extent = max(crop.shape)
     width = _stroke_width(crop, peak)
     if extent < max(MIN_EXTENT, MIN_EXTENT_FRAC * max(a.shape)) or extent < DOT_RATIO * width:
@@ -121,7 +131,9 @@ def to_mnist(ink: np.ndarray, *, source: str = "image", _scale: tuple[float, flo
     image28 = _centre_of_mass_in_field(small)
     sx, sy = _scale
     bbox = (int(left * sx), int(top * sy), int(math.ceil(right * sx)), int(math.ceil(bottom * sy)))
-    x = (image28.astype(np.float32) / np.float32(255.0)).reshape(SIZE * SIZE, 1)  # row-major, like the IDX file
+    x = (image28.astype(np.float32) / np.float32(255.0)).reshape(
+        SIZE * SIZE, 1
+    )  # row-major, like the IDX file
     return Preprocessed(x, image28, bbox, None)
 
 
@@ -146,7 +158,7 @@ def _at_least(a: np.ndarray, level: float) -> np.ndarray:
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
     rows = np.flatnonzero(mask.any(axis=1))
     top, bottom = int(rows[0]), int(rows[-1]) + 1
-    cols = np.flatnonzero(mask[top:bottom].any(axis=0))     # the columns only within the ink's rows
+    cols = np.flatnonzero(mask[top:bottom].any(axis=0))  # the columns only within the ink's rows
     return top, bottom, int(cols[0]), int(cols[-1]) + 1
 
 
@@ -185,7 +197,7 @@ def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
     padded[:, 1:-1] = mask
     d = padded[:, 1:] - padded[:, :-1]
     r_start, c_start = np.nonzero(d == 1)
-    _, c_end = np.nonzero(d == -1)            # same order: row-major, one end per start (exclusive)
+    _, c_end = np.nonzero(d == -1)  # same order: row-major, one end per start (exclusive)
     # The loops below run on Python lists: indexing a numpy array element by
     # element is several times slower.
     starts, ends = c_start.tolist(), c_end.tolist()
@@ -201,12 +213,12 @@ def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
     for r in range(1, h):
         prev = range(row_first[r - 1], row_first[r])
         for j in range(row_first[r], row_first[r + 1]):
-            for i in prev:                     # runs touch (8-connected) if their spans, widened by 1, overlap
+            for i in prev:  # runs touch (8-connected) if their spans, widened by 1, overlap
                 if starts[i] <= ends[j] and starts[j] <= ends[i]:
                     parent[find(i)] = find(j)
     roots = [find(i) for i in range(len(parent))]
     ids = {root: k + 1 for k, root in enumerate(dict.fromkeys(roots))}
-    if len(ids) <= 1:                          # the usual case, a digit in one piece: the labels are the mask
+    if len(ids) <= 1:  # the usual case, a digit in one piece: the labels are the mask
         return mask.astype(np.int32), len(ids)
     # Paint every run at once: its label at its start, minus it just past its
     # end, summed along the row (runs in a row are apart, so none of these collide).
@@ -219,6 +231,7 @@ def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
 
 # ----------------------------------------------------------------------------- stroke width
 
+
 def _stroke_width(crop: np.ndarray, peak: float = 1.0) -> float:
     """Mean stroke width in pixels of the ink at >= half the peak: for a band
     of width w and length L, area = wL and perimeter ~ 2L, so w ~ 2 * area /
@@ -226,7 +239,7 @@ def _stroke_width(crop: np.ndarray, peak: float = 1.0) -> float:
     overcounts diagonals a little; the MNIST calibration of STROKE_RATIO_*
     used this same estimator.)"""
     b = _at_least(crop, 0.5 * peak)
-    area = np.count_nonzero(b)          # count_nonzero: far faster than sum() on booleans
+    area = np.count_nonzero(b)  # count_nonzero: far faster than sum() on booleans
     if area == 0:
         return 0.0
     p = np.zeros((b.shape[0] + 2, b.shape[1] + 2), bool)
@@ -248,10 +261,10 @@ def _normalise_stroke(crop: np.ndarray, width: float) -> np.ndarray:
     if width < STROKE_RATIO_LO * extent:
         r = int(round((STROKE_RATIO_LO * extent - width) / 2))
         if r > 0:
-            return _morph(_zero_pad(crop, r, r), r, np.maximum)   # padded: the digit grows by r on each side
+            return _morph(_zero_pad(crop, r, r), r, np.maximum)  # padded: the digit grows by r on each side
     elif width > STROKE_RATIO_HI * extent:
         r = int(round((width - STROKE_RATIO_HI * extent) / 2))
-        r = min(r, int(width / 2 * 0.6))                    # never erode a stroke away
+        r = min(r, int(width / 2 * 0.6))  # never erode a stroke away
         if r > 0:
             return _morph(crop, r, np.minimum)
     return crop
@@ -268,23 +281,24 @@ def _slide(a: np.ndarray, r: int, op) -> np.ndarray:
     """op over the 2r+1 rows centred on each row; zeros outside: background."""
     k = 2 * r + 1
     m = _zero_pad(a, r, 0)
-    n = a.shape[0]                              # output length == input length
+    n = a.shape[0]  # output length == input length
     p = 1
-    while 2 * p <= k:                           # m[i] = op over [i, i + 2p)
+    while 2 * p <= k:  # m[i] = op over [i, i + 2p)
         m = op(m[:-p], m[p:])
         p *= 2
-    return op(m[:n], m[k - p: k - p + n])       # two overlapping windows of p cover k
+    return op(m[:n], m[k - p : k - p + n])  # two overlapping windows of p cover k
 
 
 def _zero_pad(a: np.ndarray, ry: int, rx: int) -> np.ndarray:
     """a with ry rows of zeros above and below, rx columns either side
     (np.pad does the same ~10x slower on arrays this small)."""
     out = np.zeros((a.shape[0] + 2 * ry, a.shape[1] + 2 * rx), a.dtype)
-    out[ry: ry + a.shape[0], rx: rx + a.shape[1]] = a
+    out[ry : ry + a.shape[0], rx : rx + a.shape[1]] = a
     return out
 
 
 # ----------------------------------------------------------------------------- MNIST's two steps
+
 
 def _fit_box(crop: np.ndarray) -> np.ndarray:
     """MNIST step 1: longer side to 20 px, aspect ratio kept, anti-aliased.
@@ -296,7 +310,13 @@ def _fit_box(crop: np.ndarray) -> np.ndarray:
     columns rather than squeezed into one."""
     h, w = crop.shape
     s = BOX / max(h, w)
-    out_w, out_h = (BOX, BOX) if h == w else (min(BOX, math.ceil(w * s) + 1), BOX) if h > w else (BOX, min(BOX, math.ceil(h * s) + 1))
+    out_w, out_h = (
+        (BOX, BOX)
+        if h == w
+        else (min(BOX, math.ceil(w * s) + 1), BOX)
+        if h > w
+        else (BOX, min(BOX, math.ceil(h * s) + 1))
+    )
     # A separable resize is two small matrix products, far faster than
     # Pillow's per-tap loop over a 280-px crop (its 80-tap kernels).
     small = _lanczos(h, out_h, s) @ crop.astype(np.float32) @ _lanczos(w, out_w, s).T
@@ -328,10 +348,10 @@ def _lanczos(n_in: int, n_out: int, s: float) -> np.ndarray:
     t = np.abs(taps - centres[:, None])
     np.clip(t, 1e-30, np.pi, out=t)
     sin = np.sin(t)
-    k = sin / t                                 # sinc(x / 3)
-    k *= k * (3 - 4 * sin * sin)                # * 3 sinc(x), as sin(3t) = sin(t) (3 - 4 sin(t)^2)
+    k = sin / t  # sinc(x / 3)
+    k *= k * (3 - 4 * sin * sin)  # * 3 sinc(x), as sin(3t) = sin(t) (3 - 4 sin(t)^2)
     k /= k.sum(axis=1, keepdims=True)
-    return k[:, pad: pad + n_in]
+    return k[:, pad : pad + n_in]
 
 
 def _centre_of_mass_in_field(small: np.ndarray) -> np.ndarray:
@@ -346,11 +366,12 @@ def _centre_of_mass_in_field(small: np.ndarray) -> np.ndarray:
     top = min(max(int(round(CENTRE - cy)), 0), SIZE - h)
     left = min(max(int(round(CENTRE - cx)), 0), SIZE - w)
     field = np.zeros((SIZE, SIZE), np.uint8)
-    field[top: top + h, left: left + w] = np.round(small * 255.0)
+    field[top : top + h, left : left + w] = np.round(small * 255.0)
     return field
 
 
 # ----------------------------------------------------------------------------- canvas
+
 
 def from_canvas(rgba: np.ndarray | None) -> Preprocessed:
     """The drawing canvas's image_data: HxWx4 uint8 (also float 0..1/0..255,
@@ -363,7 +384,9 @@ def from_canvas(rgba: np.ndarray | None) -> Preprocessed:
     if a.ndim == 2:
         a = a[:, :, None]
     if a.ndim != 3 or a.shape[2] not in (1, 3, 4) or a.shape[0] == 0 or a.shape[1] == 0:
-        raise PreprocessError(f"A canvas must be an HxWx4 (or HxWx3) image array, not one of shape {np.shape(rgba)}.")
+        raise PreprocessError(
+            f"A canvas must be an HxWx4 (or HxWx3) image array, not one of shape {np.shape(rgba)}."
+        )
     if a.dtype != np.uint8:
         f = np.nan_to_num(a.astype(np.float32))
         a = np.clip(np.rint(f * 255.0 if f.max() <= 1.0 else f), 0, 255).astype(np.uint8)
@@ -375,7 +398,7 @@ def _canvas_ink(a: np.ndarray) -> np.ndarray:
     border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
     bg = np.median(border, axis=0)
     if a.shape[2] == 4 and bg[3] < 128:
-        return a[:, :, 3]       # transparent background: the stroke is the alpha channel
+        return a[:, :, 3]  # transparent background: the stroke is the alpha channel
     # Ink is any departure from the background on any channel: white on black,
     # black on white and coloured pens alike.  (Channel by channel: numpy's
     # max over a 3-wide last axis is ~20x slower than two np.maximum calls.)
@@ -390,13 +413,16 @@ def _canvas_ink(a: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- uploads
 
+
 def from_bytes(data: bytes) -> Preprocessed:
     """An uploaded file's contents.  Raises PreprocessError (one plain sentence)
     for an empty, oversized, non-image, unsupported or damaged file."""
     if data is None or len(data) == 0:
         raise PreprocessError("The file is empty (0 bytes) — upload a PNG or JPEG picture of a digit.")
     if len(data) > MAX_FILE_BYTES:
-        raise PreprocessError(f"The file is too large ({len(data) / 2**20:.0f} MB) — upload a picture under {MAX_FILE_BYTES // 2**20} MB.")
+        raise PreprocessError(
+            f"The file is too large ({len(data) / 2**20:.0f} MB) — upload a picture under {MAX_FILE_BYTES // 2**20} MB."
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -404,7 +430,9 @@ def from_bytes(data: bytes) -> Preprocessed:
     except Image.DecompressionBombError:
         raise PreprocessError("The picture is far too large to open safely — upload a smaller one.") from None
     except Exception:  # PIL raises many types for non-images (UnidentifiedImageError, SyntaxError, ...)
-        raise PreprocessError("The file is not a picture that can be read — upload a PNG or JPEG image.") from None
+        raise PreprocessError(
+            "The file is not a picture that can be read — upload a PNG or JPEG image."
+        ) from None
     return from_image(img)
 
 
@@ -430,28 +458,36 @@ def _image_ink(image: Image.Image) -> tuple[np.ndarray | None, tuple[float, floa
     except Exception:
         pass
     w, h = image.size
-    if w * h > MAX_PIXELS:   # checked before decoding: a small file can declare a huge image
-        raise PreprocessError(f"The picture is too large ({w}x{h} pixels) — upload one under {MAX_PIXELS / 1e6:g} megapixels.")
+    if w * h > MAX_PIXELS:  # checked before decoding: a small file can declare a huge image
+        raise PreprocessError(
+            f"The picture is too large ({w}x{h} pixels) — upload one under {MAX_PIXELS / 1e6:g} megapixels."
+        )
     if w == 0 or h == 0:
         raise PreprocessError("The picture has no pixels — upload a PNG or JPEG image of a digit.")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")      # e.g. "palette images with transparency ..."
+            warnings.simplefilter("ignore")  # e.g. "palette images with transparency ..."
             image = ImageOps.exif_transpose(image)  # phones store photos sideways plus an EXIF rotation
             lum, alpha = _luminance_alpha(image)
     except PreprocessError:
         raise
     except Exception:  # truncated or corrupt data surfaces here, at decode time
-        raise PreprocessError("The picture is damaged or cut short and cannot be read — upload it again or try another file.") from None
-    draft = full_w / w                           # 1 unless libjpeg decoded at reduced scale
+        raise PreprocessError(
+            "The picture is damaged or cut short and cannot be read — upload it again or try another file."
+        ) from None
+    draft = full_w / w  # 1 unless libjpeg decoded at reduced scale
     up_w, up_h = image.size
     # Work on at most ~1 megapixel (plenty for a 20-px result); by area, so a
     # long thin picture is not squeezed to nothing across.
-    longest = max(lum.shape) if lum.size <= WORK_SIZE**2 else round(max(lum.shape) * WORK_SIZE / math.sqrt(lum.size))
+    longest = (
+        max(lum.shape)
+        if lum.size <= WORK_SIZE**2
+        else round(max(lum.shape) * WORK_SIZE / math.sqrt(lum.size))
+    )
     lum, alpha = _shrink(lum, longest), (None if alpha is None else _shrink(alpha, longest))
     scale = (draft * up_w / lum.shape[1], draft * up_h / lum.shape[0])
     if alpha is not None and np.count_nonzero(alpha < 0.5) * 2 > alpha.size:
-        return alpha, scale      # transparent background: the shape is in the alpha channel
+        return alpha, scale  # transparent background: the shape is in the alpha channel
     return _paper_ink(lum), scale
 
 
@@ -462,12 +498,20 @@ def _luminance_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         # convert("L") would clip 16-bit values at 255 instead of scaling them.
         a = np.asarray(image).astype(np.float32)
-        top = 1.0 if a.max(initial=0) <= 1.0 else 255.0 if a.max() <= 255 else 65535.0 if a.max() <= 65535 else float(a.max())
+        top = (
+            1.0
+            if a.max(initial=0) <= 1.0
+            else 255.0
+            if a.max() <= 255
+            else 65535.0
+            if a.max() <= 65535
+            else float(a.max())
+        )
         return np.clip(a / top, 0.0, 1.0), None
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif mode not in ("L", "LA", "RGB", "RGBA"):
-        image = image.convert("RGBA" if "A" in mode else "RGB")   # 1, CMYK, YCbCr, LAB, HSV, PA, La, RGBa ...
+        image = image.convert("RGBA" if "A" in mode else "RGB")  # 1, CMYK, YCbCr, LAB, HSV, PA, La, RGBa ...
     alpha = np.asarray(image.getchannel("A"), np.float32) / 255.0 if image.mode in ("LA", "RGBA") else None
     lum = np.asarray(image.convert("L"), np.float32) / 255.0
     return lum, alpha
@@ -480,7 +524,9 @@ def _shrink(a: np.ndarray, longest: int) -> np.ndarray:
     if max(h, w) <= longest:
         return a
     s = longest / max(h, w)
-    return np.asarray(Image.fromarray(a).resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BOX))
+    return np.asarray(
+        Image.fromarray(a).resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BOX)
+    )
 
 
 def _paper_ink(lum: np.ndarray) -> np.ndarray | None:
@@ -488,18 +534,18 @@ def _paper_ink(lum: np.ndarray) -> np.ndarray | None:
     shadow), so a smooth surface is fitted to the paper alone and subtracted.
     Faint texture and sensor noise are then cut with a threshold set from the
     measured noise, and the ink's core set to 1."""
-    small = _shrink(lum, 64)                     # lighting is smooth: fit it on a 64-px copy
+    small = _shrink(lum, 64)  # lighting is smooth: fit it on a 64-px copy
     v = small.ravel().astype(np.float64)
     sign, paper = _polarity(small)
     dy, dx = (min(3, n - 1) for n in small.shape)  # bicubic; less along a side too short to fit it
     basis = _basis(small.shape, dy, dx)
-    for _ in range(3):                           # refit on paper only: thick ink must not bend the surface
+    for _ in range(3):  # refit on paper only: thick ink must not bend the surface
         coef = _solve(basis[paper], v[paper])
         resid = sign * (v - basis @ coef)
         paper = resid < 3.0 * _mad(resid[paper])
     surface = _powers(lum.shape[0], dy) @ coef.reshape(dy + 1, dx + 1) @ _powers(lum.shape[1], dx).T
     d = sign * (lum - surface.astype(np.float32))
-    noise = _mad(d[d < 0]) if (d < 0).any() else 0.0   # the paper side of the surface is pure noise
+    noise = _mad(d[d < 0]) if (d < 0).any() else 0.0  # the paper side of the surface is pure noise
     peak = _robust_peak(d)
     if peak < MIN_CONTRAST or peak < 6.0 * noise:
         return None
@@ -518,11 +564,13 @@ def _polarity(small: np.ndarray) -> tuple[float, np.ndarray]:
     h, w = small.shape
     v = small.ravel().astype(np.float64)
     rim = np.ones((h, w), bool)
-    rim[max(1, h // 16): h - max(1, h // 16), max(1, w // 16): w - max(1, w // 16)] = False
+    rim[max(1, h // 16) : h - max(1, h // 16), max(1, w // 16) : w - max(1, w // 16)] = False
     rim = rim.ravel()
-    basis = _basis((h, w), min(1, h - 1), min(1, w - 1))   # a (bilinear) plane extrapolates inwards safely; a quadratic does not
+    basis = _basis(
+        (h, w), min(1, h - 1), min(1, w - 1)
+    )  # a (bilinear) plane extrapolates inwards safely; a quadratic does not
     resid = v - np.median(v[rim])
-    use = rim & (np.abs(resid) <= np.median(np.abs(resid[rim])))   # the rim's most typical half: paper
+    use = rim & (np.abs(resid) <= np.median(np.abs(resid[rim])))  # the rim's most typical half: paper
     for _ in range(3):
         coef = _solve(basis[use], v[use])
         resid = v - basis @ coef

@@ -26,7 +26,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 _ALIGN = 64  # every array starts on a cache line
-_created: list[tuple[shared_memory.SharedMemory, int]] = []  # (block, address) made here, kept for the process's life
+_created: list[
+    tuple[shared_memory.SharedMemory, int]
+] = []  # (block, address) made here, kept for the process's life
 _attached: dict[str, shared_memory.SharedMemory] = {}  # blocks mapped from another process
 
 

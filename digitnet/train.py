@@ -126,7 +126,9 @@ def train(
     augment = _augmenter(config)
     optimizer = make_optimizer(config.optimizer, config.momentum)
     m = len(y)
-    steps_per_epoch = 1 if config.batch_size is None or config.batch_size >= m else math.ceil(m / config.batch_size)
+    steps_per_epoch = (
+        1 if config.batch_size is None or config.batch_size >= m else math.ceil(m / config.batch_size)
+    )
     total_steps = steps_per_epoch * config.epochs
     history, step, alpha = History(), 0, config.lr
     if X_val_rows.dtype == np.uint8:
@@ -151,7 +153,10 @@ def train(
     for epoch in range(config.epochs):
         for idx in batches(m, config.batch_size, rng):
             if should_stop is not None and should_stop():
-                return finish("stopped", f"Stopped after {step} steps ({step / steps_per_epoch:.2f} epochs); the weights learnt so far are kept.")
+                return finish(
+                    "stopped",
+                    f"Stopped after {step} steps ({step / steps_per_epoch:.2f} epochs); the weights learnt so far are kept.",
+                )
             if idx is None:
                 loss, grads = _full_batch_gradient(net, X_rows, y, augment, rng, part)
             else:
@@ -183,7 +188,18 @@ def train(
                 history.val_loss.append(val_loss)
                 history.val_accuracy.append(val_acc)
             if on_progress is not None:
-                on_progress(Progress(step, total_steps, step / steps_per_epoch, alpha, loss, val_loss, val_acc, time.perf_counter() - start))
+                on_progress(
+                    Progress(
+                        step,
+                        total_steps,
+                        step / steps_per_epoch,
+                        alpha,
+                        loss,
+                        val_loss,
+                        val_acc,
+                        time.perf_counter() - start,
+                    )
+                )
         alpha *= config.lr_decay
         if config.until_convergence:
             # the notes' "repeat until convergence", made precise: stop when the
@@ -193,9 +209,15 @@ def train(
             else:
                 checks_without_gain += 1
                 if checks_without_gain >= config.patience:
-                    return finish("converged", f"Converged after {epoch + 1} epochs: the validation loss stopped improving (best {best_val:.4f}).")
+                    return finish(
+                        "converged",
+                        f"Converged after {epoch + 1} epochs: the validation loss stopped improving (best {best_val:.4f}).",
+                    )
     took = time.perf_counter() - start
-    return finish("finished", f"Trained {config.epochs} epoch{'s' * (config.epochs != 1)} in {f'{took:.1f} s' if took >= 0.1 else 'under 0.1 s'}.")
+    return finish(
+        "finished",
+        f"Trained {config.epochs} epoch{'s' * (config.epochs != 1)} in {f'{took:.1f} s' if took >= 0.1 else 'under 0.1 s'}.",
+    )
 
 
 def _gradient(net: Network, rows: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
@@ -208,7 +230,9 @@ def _gradient(net: Network, rows: np.ndarray, labels: np.ndarray) -> tuple[float
 PART = 10_000  # examples per part of a full-batch step
 
 
-def _full_batch_gradient(net: Network, X_rows: np.ndarray, y: np.ndarray, augment, rng, part: np.ndarray | None) -> tuple[float, dict[str, np.ndarray]]:
+def _full_batch_gradient(
+    net: Network, X_rows: np.ndarray, y: np.ndarray, augment, rng, part: np.ndarray | None
+) -> tuple[float, dict[str, np.ndarray]]:
     """The notes' full-batch step (all m examples at once), taken PART examples at a
     time: the mean loss, and its gradient, over all m is the size-weighted mean of
     the parts' means. Exactly the same step, and memory for one part's floats and
@@ -243,7 +267,9 @@ def _batch_reader(X_rows: np.ndarray, batch_size: int) -> Callable[[np.ndarray],
         batch = np.empty((batch_size, n_in), X_rows.dtype)
         return lambda idx: np.take(X_rows, idx, axis=0, out=batch[: len(idx)], mode="clip")
     pixels, batch = np.empty((batch_size, n_in), np.uint8), np.empty((batch_size, n_in), np.float32)
-    return lambda idx: to_unit(np.take(X_rows, idx, axis=0, out=pixels[: len(idx)], mode="clip"), out=batch[: len(idx)])
+    return lambda idx: to_unit(
+        np.take(X_rows, idx, axis=0, out=pixels[: len(idx)], mode="clip"), out=batch[: len(idx)]
+    )
 
 
 # A network that guesses uniformly has loss ln 10 = 2.30. A batch loss three
@@ -272,7 +298,7 @@ def _diverged_message(alpha: float, step: int, loss: float) -> str:
 def _dead_message(alpha: float, step: int, layer: int) -> str:
     return (
         f"Training broke down at step {step}: with learning rate {alpha:g} every unit of hidden layer {layer} "
-        f"stopped firing (\"dead ReLUs\"), so the network can no longer learn. The last good weights are kept; "
+        f'stopped firing ("dead ReLUs"), so the network can no longer learn. The last good weights are kept; '
         f"try a smaller learning rate."
     )
 

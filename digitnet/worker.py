@@ -71,7 +71,19 @@ def main() -> None:
         result = train(net, X, y, X_val, y_val, config, on_progress, stop.is_set)
         if pending:
             send(("progress", (pending[:], None)))
-        send(("done", (result.status, result.message, result.seconds, result.epochs, result.net.params, result.history)))
+        send(
+            (
+                "done",
+                (
+                    result.status,
+                    result.message,
+                    result.seconds,
+                    result.epochs,
+                    result.net.params,
+                    result.history,
+                ),
+            )
+        )
     except Exception as e:  # said on the page by the server; the details go to the server's log
         import traceback
 

@@ -32,7 +32,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = Path(os.environ.get("DIGITNET_APP") or ROOT / "app.py")  # DIGITNET_APP: another script (harness development)
+APP = Path(
+    os.environ.get("DIGITNET_APP") or ROOT / "app.py"
+)  # DIGITNET_APP: another script (harness development)
 
 # Debian's Chromium as root in a container: no sandbox, no GPU, nothing phoned home.
 CHROMIUM_ARGS = [
@@ -95,8 +97,16 @@ class StreamlitServer:
 
     Use as a context manager; `stop()` ends the server and anything it started."""
 
-    def __init__(self, app: Path | str = APP, *, cwd: Path | str = ROOT, env: dict | None = None,
-                 log: Path | str | None = None, extra_args: Sequence[str] = (), prefix: Sequence[str] = ()):
+    def __init__(
+        self,
+        app: Path | str = APP,
+        *,
+        cwd: Path | str = ROOT,
+        env: dict | None = None,
+        log: Path | str | None = None,
+        extra_args: Sequence[str] = (),
+        prefix: Sequence[str] = (),
+    ):
         self.app, self.cwd = Path(app), Path(cwd)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -108,13 +118,34 @@ class StreamlitServer:
         self._log = None
 
     def start(self, timeout: float = 90.0) -> StreamlitServer:
-        cmd = [*self._prefix, sys.executable, "-m", "streamlit", "run", str(self.app),
-               "--server.headless", "true", "--server.port", str(self.port),
-               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", *self._extra]
+        cmd = [
+            *self._prefix,
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(self.app),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+            *self._extra,
+        ]
         self._log = open(self._log_path, "w") if self._log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(cmd, cwd=self.cwd, env=self._env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=self.cwd,
+            env=self._env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.wait_healthy(timeout)
         return self
 
@@ -122,7 +153,9 @@ class StreamlitServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {self.proc.returncode}; see {self._log_path or 'its output'}")
+                raise RuntimeError(
+                    f"streamlit exited with code {self.proc.returncode}; see {self._log_path or 'its output'}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
                     if r.read().decode().strip() == "ok":
@@ -193,8 +226,11 @@ def open_app(page, url: str, timeout: float = 60_000) -> None:
 
 def prediction(page):
     """The "Prediction" st.metric's value."""
-    return page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").filter(
-        has_text=re.compile(r"^\s*Prediction\s*$"))).get_by_test_id("stMetricValue")
+    return (
+        page.get_by_test_id("stMetric")
+        .filter(has=page.get_by_test_id("stMetricLabel").filter(has_text=re.compile(r"^\s*Prediction\s*$")))
+        .get_by_test_id("stMetricValue")
+    )
 
 
 def exceptions(page):
@@ -209,10 +245,39 @@ def exceptions(page):
 DIGITS: dict[int, list[list[tuple[float, float]]]] = {
     1: [[(0.5, 0.0), (0.5, 1.0)]],
     7: [[(0.1, 0.0), (0.9, 0.0), (0.4, 1.0)]],
-    0: [[(0.5 + 0.36 * math.sin(2 * math.pi * t / 24), 0.5 - 0.5 * math.cos(2 * math.pi * t / 24)) for t in range(26)]],
+    0: [
+        [
+            (0.5 + 0.36 * math.sin(2 * math.pi * t / 24), 0.5 - 0.5 * math.cos(2 * math.pi * t / 24))
+            for t in range(26)
+        ]
+    ],
     4: [[(0.6, 0.0), (0.05, 0.65), (0.95, 0.65)], [(0.7, 0.3), (0.7, 1.0)]],
-    2: [[(0.1, 0.25), (0.3, 0.03), (0.6, 0.0), (0.85, 0.15), (0.85, 0.4), (0.55, 0.68), (0.05, 1.0), (0.5, 0.98), (0.95, 1.0)]],
-    3: [[(0.1, 0.12), (0.45, 0.0), (0.8, 0.08), (0.85, 0.28), (0.5, 0.47), (0.85, 0.62), (0.9, 0.85), (0.55, 1.0), (0.08, 0.9)]],
+    2: [
+        [
+            (0.1, 0.25),
+            (0.3, 0.03),
+            (0.6, 0.0),
+            (0.85, 0.15),
+            (0.85, 0.4),
+            (0.55, 0.68),
+            (0.05, 1.0),
+            (0.5, 0.98),
+            (0.95, 1.0),
+        ]
+    ],
+    3: [
+        [
+            (0.1, 0.12),
+            (0.45, 0.0),
+            (0.8, 0.08),
+            (0.85, 0.28),
+            (0.5, 0.47),
+            (0.85, 0.62),
+            (0.9, 0.85),
+            (0.55, 1.0),
+            (0.08, 0.9),
+        ]
+    ],
 }
 
 
@@ -224,7 +289,10 @@ def _canvas_box(page) -> dict:
 
 def _to_page(box: dict, pts: Sequence[tuple[float, float]], margin: float) -> list[tuple[float, float]]:
     size = 1 - 2 * margin
-    return [(box["x"] + box["width"] * (margin + size * x), box["y"] + box["height"] * (margin + size * y)) for x, y in pts]
+    return [
+        (box["x"] + box["width"] * (margin + size * x), box["y"] + box["height"] * (margin + size * y))
+        for x, y in pts
+    ]
 
 
 def _densify(pts: Sequence[tuple[float, float]], step: float) -> list[tuple[float, float]]:
@@ -236,7 +304,9 @@ def _densify(pts: Sequence[tuple[float, float]], step: float) -> list[tuple[floa
     return out
 
 
-def draw(page, strokes: Sequence[Sequence[tuple[float, float]]], margin: float = 0.2, step: float = 6.0) -> None:
+def draw(
+    page, strokes: Sequence[Sequence[tuple[float, float]]], margin: float = 0.2, step: float = 6.0
+) -> None:
     """Draw strokes (unit-square coordinates) on the canvas with the mouse."""
     box = _canvas_box(page)
     for stroke in strokes:
@@ -252,13 +322,18 @@ def draw_digit(page, digit: int, **kw) -> None:
     draw(page, DIGITS[digit], **kw)
 
 
-def touch_draw(page, cdp, strokes: Sequence[Sequence[tuple[float, float]]], margin: float = 0.2, step: float = 6.0) -> None:
+def touch_draw(
+    page, cdp, strokes: Sequence[Sequence[tuple[float, float]]], margin: float = 0.2, step: float = 6.0
+) -> None:
     """Draw with a finger: Chromium's touch emulation via CDP Input.dispatchTouchEvent
     (the page's context must have has_touch=True)."""
     box = _canvas_box(page)
     for stroke in strokes:
         pts = _densify(_to_page(box, stroke, margin), step)
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": pts[0][0], "y": pts[0][1]}]})
+        cdp.send(
+            "Input.dispatchTouchEvent",
+            {"type": "touchStart", "touchPoints": [{"x": pts[0][0], "y": pts[0][1]}]},
+        )
         for x, y in pts[1:]:
             cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})

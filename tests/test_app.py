@@ -85,7 +85,11 @@ def digit_png(mnist, index: int, scale: int = 10) -> bytes:
 
 def canvas_rgba(mnist, index: int) -> np.ndarray:
     """What the canvas sends for a drawing: 280x280 RGBA, white strokes on black."""
-    grey = np.asarray(Image.fromarray((mnist.test_images[index].reshape(28, 28) * 255).astype(np.uint8)).resize((280, 280), Image.Resampling.BILINEAR))
+    grey = np.asarray(
+        Image.fromarray((mnist.test_images[index].reshape(28, 28) * 255).astype(np.uint8)).resize(
+            (280, 280), Image.Resampling.BILINEAR
+        )
+    )
     rgba = np.zeros((280, 280, 4), np.uint8)
     rgba[..., :3] = grey[..., None]
     rgba[..., 3] = 255
@@ -102,7 +106,23 @@ def test_page_opens_with_the_default_model_and_asks_for_a_drawing(app):
     assert any("Draw a digit" in t for t in texts(app.info))
     assert not app.error
     assert session(app).model.name == "the default model"
-    for key in ("lr", "epochs", "batch_size", "hidden", "optimizer", "seed", "augment", "train", "stop", "reset", "upload_image", "upload_model", "download_model", "pen_width", "clear"):
+    for key in (
+        "lr",
+        "epochs",
+        "batch_size",
+        "hidden",
+        "optimizer",
+        "seed",
+        "augment",
+        "train",
+        "stop",
+        "reset",
+        "upload_image",
+        "upload_model",
+        "download_model",
+        "pen_width",
+        "clear",
+    ):
         assert app.get_by_key(key) is not None, key
     assert app.select_slider(key="lr").label == "Learning rate"
 
@@ -140,7 +160,10 @@ def test_an_uploaded_picture_is_read_and_bad_pictures_get_a_sentence(app, mnist)
             from_bytes(content)
         app.file_uploader(key="upload_image").set_value((name, content, "image/png")).run()
         no_problems(app)
-        assert str(refused.value) in texts(app.error), (name, texts(app.error))  # the library's plain sentence
+        assert str(refused.value) in texts(app.error), (
+            name,
+            texts(app.error),
+        )  # the library's plain sentence
         assert prediction(app) == "—"  # no guess from a file that could not be read
 
 
@@ -211,7 +234,9 @@ def test_divergence_is_shown_and_the_previous_model_is_kept(app):
     no_problems(app)
     assert run.snapshot.status == "diverged"
     errors = texts(app.error)
-    assert any("diverged" in e and "learning rate 10" in e and "You keep the default model" in e for e in errors), errors
+    assert any(
+        "diverged" in e and "learning rate 10" in e and "You keep the default model" in e for e in errors
+    ), errors
     assert session(app).model.name == "the default model"
 
 
@@ -237,7 +262,13 @@ def test_two_runs_can_be_compared_on_one_chart(app):
 
 @pytest.mark.parametrize(
     "hidden, words",
-    [("0", "between 1 and 4096"), ("5000", "between 1 and 4096"), ("ten", "whole numbers"), ("", "at least one"), ("2000", "too many")],
+    [
+        ("0", "between 1 and 4096"),
+        ("5000", "between 1 and 4096"),
+        ("ten", "whole numbers"),
+        ("", "at least one"),
+        ("2000", "too many"),
+    ],
 )
 def test_bad_hidden_sizes_get_a_sentence_and_start_nothing(app, hidden, words):
     app.text_input(key="hidden").set_value(hidden).run()
@@ -284,11 +315,16 @@ def test_bad_model_uploads_keep_the_previous_model(app, mnist):
     ]:
         app.file_uploader(key="upload_model").set_value((name, content, "application/octet-stream")).run()
         no_problems(app)
-        assert any(words in e and "You keep the default model" in e for e in texts(app.error)), (name, texts(app.error))
+        assert any(words in e and "You keep the default model" in e for e in texts(app.error)), (
+            name,
+            texts(app.error),
+        )
         assert session(app).model.name == "the default model"
     app.file_uploader(key="upload_image").set_value(("digit.png", digit_png(mnist, 0), "image/png")).run()
     assert prediction(app) == str(mnist.test_labels[0])  # the previous model still reads
-    app.file_uploader(key="upload_model").set_value(("mine.npz", to_bytes(good, {"note": "test"}), "application/octet-stream")).run()
+    app.file_uploader(key="upload_model").set_value(
+        ("mine.npz", to_bytes(good, {"note": "test"}), "application/octet-stream")
+    ).run()
     assert session(app).model.name == "mine.npz" and session(app).model.net.sizes == (784, 12, 10)
     assert any("Loaded mine.npz" in t for t in texts(app.success))
 
@@ -315,7 +351,9 @@ def test_look_inside_and_the_test_set_show_the_model(app, mnist):
     latex = " ".join(texts(app.latex))
     assert r"\underset{(8 \times 784)}{W^{[1]}}" in latex  # W1 is h x 784, not 10 x m
     assert r"dW^{[1]} &= \tfrac{1}{m}\, dZ^{[1]} X^{T} && (8 \times 784)" in latex  # not 10 x 728
-    assert r"\underset{(10 \times m)}{A^{[2]}} = \mathrm{softmax}(Z^{[2]})" in latex and "A^{[3]}" not in latex  # the output is A2
+    assert (
+        r"\underset{(10 \times m)}{A^{[2]}} = \mathrm{softmax}(Z^{[2]})" in latex and "A^{[3]}" not in latex
+    )  # the output is A2
     assert any("units fire" in t for t in texts(app.markdown))
     app.session_state["view"] = "Test set"
     app.run()
@@ -323,7 +361,9 @@ def test_look_inside_and_the_test_set_show_the_model(app, mnist):
     accuracy = next(m.value for m in app.metric if m.label == "Test accuracy")
     assert accuracy.endswith("%") and 60 < float(accuracy[:-1]) <= 100
     misread = [m.value for m in app.html if "<figcaption" in m.value and " → " in m.value]
-    assert misread and misread[0].count("<figure") == 40 and not app.get("imgs")  # inline pictures, no media files
+    assert (
+        misread and misread[0].count("<figure") == 40 and not app.get("imgs")
+    )  # inline pictures, no media files
 
 
 def test_look_inside_pictures_are_inline_not_media_files(app, mnist):
@@ -333,7 +373,9 @@ def test_look_inside_pictures_are_inline_not_media_files(app, mnist):
     def inline() -> list[str]:
         return [m.value for m in app.html if 'src="data:image/png;base64,' in m.value]
 
-    assert len(inline()) == 2 and not app.get("imgs")  # no drawing: what the network sees (blank), the weight grid
+    assert len(inline()) == 2 and not app.get(
+        "imgs"
+    )  # no drawing: what the network sees (blank), the weight grid
     app.file_uploader(key="upload_image").set_value(("digit.png", digit_png(mnist, 0), "image/png")).run()
     no_problems(app)
     assert len(inline()) == 4 and not app.get("imgs")  # and the 800-unit Z1 and A1 as heat strips
@@ -361,14 +403,23 @@ def test_a_queued_run_says_how_many_are_ahead(app, monkeypatch, mnist):
 
     slots = jobs.Slots(1)
     monkeypatch.setattr(jobs, "SLOTS", slots)
-    small = (mnist.train_images[:2000], mnist.train_labels[:2000], mnist.train_images[-500:], mnist.train_labels[-500:])
-    other = jobs.TrainingJob(TrainConfig(hidden=(8,), epochs=1000, batch_size=8, n_val=500), small, slots=slots).start()
+    small = (
+        mnist.train_images[:2000],
+        mnist.train_labels[:2000],
+        mnist.train_images[-500:],
+        mnist.train_labels[-500:],
+    )
+    other = jobs.TrainingJob(
+        TrainConfig(hidden=(8,), epochs=1000, batch_size=8, n_val=500), small, slots=slots
+    ).start()
     try:
         assert other.join(0.2) is False and other.running  # another student's run holds the only slot
         set_training(app)
         run = train(app, wait=False)
         app.run()
-        assert any("Waiting for a free training slot: 0 ahead of you" in t for t in texts(app.info)), texts(app.info)
+        assert any("Waiting for a free training slot: 0 ahead of you" in t for t in texts(app.info)), texts(
+            app.info
+        )
         assert prediction(app) == "—"  # the page still works while waiting
     finally:
         other.stop()

@@ -20,8 +20,7 @@ from digitnet.augment import (
 )
 
 MNIST_TRAIN = ROOT / "assets" / "mnist" / "train-images-idx3-ubyte.gz"
-ZERO = Augment(max_shift=0.0, max_rotation=0.0, scale=(1.0, 1.0), max_shear=0.0,
-               thickness_p=0.0)
+ZERO = Augment(max_shift=0.0, max_rotation=0.0, scale=(1.0, 1.0), max_shear=0.0, thickness_p=0.0)
 
 
 def load_mnist_rows(n: int) -> np.ndarray:
@@ -101,13 +100,12 @@ def test_per_image_matrices_across_chunks(digits):
     A = Augment().random_matrices(len(X), rng)
     batch = affine_batch(X, A)
     for i in (0, 255, 256, 257, 511, 512, 599):
-        np.testing.assert_allclose(batch[i], affine_batch(X[i:i + 1], A[i])[0], atol=1e-6)
+        np.testing.assert_allclose(batch[i], affine_batch(X[i : i + 1], A[i])[0], atol=1e-6)
 
 
 def test_output_shape_dtype_range_and_new_array(digits):
     rng = np.random.default_rng(1)
-    strong = Augment(max_shift=4, max_rotation=30, scale=(0.7, 1.4), max_shear=0.4,
-                     thickness_p=1.0)
+    strong = Augment(max_shift=4, max_rotation=30, scale=(0.7, 1.4), max_shear=0.4, thickness_p=1.0)
     for X in (digits[:128], np.ones((50, 784), np.float32)):
         before = X.copy()
         for aug in (Augment(), strong):

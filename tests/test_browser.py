@@ -19,9 +19,9 @@ import re
 import time
 
 import pytest
-
 from browser_support import (
     APP,
+    DIGITS,
     EMPTY_PROMPT,
     HOW_TO_ENABLE,
     StreamlitServer,
@@ -36,7 +36,6 @@ from browser_support import (
     progress_value,
     set_number,
     touch_draw,
-    DIGITS,
     wait_for_app_run,
 )
 
@@ -102,8 +101,12 @@ def page(browser, app_url):
 
 def assert_equations_fit(page):
     """Every equation in Look inside is as wide as its box or narrower: none is cut off."""
-    widths = page.locator(".katex-display").evaluate_all("els => els.map(e => [e.scrollWidth, e.clientWidth])")
-    assert len(widths) >= 6 and all(scroll <= client + 3 for scroll, client in widths), widths  # + 3: KaTeX's own overhang
+    widths = page.locator(".katex-display").evaluate_all(
+        "els => els.map(e => [e.scrollWidth, e.clientWidth])"
+    )
+    assert len(widths) >= 6 and all(scroll <= client + 3 for scroll, client in widths), (
+        widths
+    )  # + 3: KaTeX's own overhang
 
 
 def _expect():
@@ -142,19 +145,31 @@ def test_clearing_the_canvas_brings_the_prompt_back(page):
 
 
 @pytest.mark.parametrize("width, height", [(1280, 720), (1024, 768)])
-def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equations_whole(browser, app_url, width, height):
+def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equations_whole(
+    browser, app_url, width, height
+):
     """A projector's screen, the sidebar open (as a teacher starts): the prediction panel
     stands right of the canvas, on the screen, not wrapped below it out of sight;
     Look inside's equations are whole; the confusion matrix is wide enough to read."""
     context, page = _new_page(browser, viewport={"width": width, "height": height})
     try:
         open_app(page, app_url, timeout=60_000)
-        canvas, panel = page.locator(".st-key-canvas").bounding_box(), page.locator(".st-key-live_panel").bounding_box()
-        assert panel["x"] >= canvas["x"] + canvas["width"] and panel["y"] < canvas["y"] + canvas["height"], (canvas, panel)
+        canvas, panel = (
+            page.locator(".st-key-canvas").bounding_box(),
+            page.locator(".st-key-live_panel").bounding_box(),
+        )
+        assert panel["x"] >= canvas["x"] + canvas["width"] and panel["y"] < canvas["y"] + canvas["height"], (
+            canvas,
+            panel,
+        )
         assert panel["x"] + panel["width"] <= width, panel
-        _expect()(page.locator(".katex-display").first).to_be_attached()  # Look inside, open by default: no equation cut off
+        _expect()(
+            page.locator(".katex-display").first
+        ).to_be_attached()  # Look inside, open by default: no equation cut off
         assert_equations_fit(page)
-        page.get_by_role("tab", name="Test set").click()  # the confusion matrix wide enough for its four-digit counts
+        page.get_by_role(
+            "tab", name="Test set"
+        ).click()  # the confusion matrix wide enough for its four-digit counts
         _expect()(page.get_by_text("Confusion matrix")).to_be_visible(timeout=TIMEOUT)
         matrix = page.get_by_test_id("stVegaLiteChart").last.locator("svg.marks").bounding_box()
         assert 400 <= matrix["width"] and matrix["x"] + matrix["width"] <= width, matrix
@@ -172,16 +187,27 @@ def test_a_digit_drawn_by_touch_on_a_phone_is_read_and_fits_the_screen(browser, 
         open_app(page, app_url, timeout=60_000)
         touch_draw(page, context.new_cdp_session(page), DIGITS[7])
         expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
-        for part in (page.locator(".st-key-live_panel"), page.get_by_test_id("stVegaLiteChart").first.locator("svg.marks")):
+        for part in (
+            page.locator(".st-key-live_panel"),
+            page.get_by_test_id("stVegaLiteChart").first.locator("svg.marks"),
+        ):
             box = part.bounding_box()
-            assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, f"{box} is wider than the phone's screen"
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, (
+                f"{box} is wider than the phone's screen"
+            )
         # Look inside (open by default): every equation of the notes fits the width, none needs scrolling
         expect(page.locator(".katex-display").first).to_be_visible()
         assert_equations_fit(page)
-        page.get_by_role("tab", name="Test set").click()  # the confusion matrix: all ten columns on the screen
+        page.get_by_role(
+            "tab", name="Test set"
+        ).click()  # the confusion matrix: all ten columns on the screen
         expect(page.get_by_text("Confusion matrix")).to_be_visible(timeout=TIMEOUT)
-        box = page.get_by_test_id("stVegaLiteChart").last.locator("svg.marks").bounding_box()  # the drawing, not its clipped frame
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, f"the confusion matrix {box} is wider than the screen"
+        box = (
+            page.get_by_test_id("stVegaLiteChart").last.locator("svg.marks").bounding_box()
+        )  # the drawing, not its clipped frame
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, (
+            f"the confusion matrix {box} is wider than the screen"
+        )
     finally:
         context.close()
 

@@ -14,7 +14,13 @@ from ui import charts
 
 def curves(n=50, k=5):
     epoch = np.arange(1, n + 1) / 10
-    return Curves(epoch, np.linspace(2.3, 0.4, n), epoch[:: n // k][:k], np.linspace(2.2, 0.5, k), np.linspace(0.3, 0.9, k))
+    return Curves(
+        epoch,
+        np.linspace(2.3, 0.4, n),
+        epoch[:: n // k][:k],
+        np.linspace(2.2, 0.5, k),
+        np.linspace(0.3, 0.9, k),
+    )
 
 
 def specs():
@@ -44,7 +50,9 @@ def fields(node):
 @pytest.mark.parametrize("name", list(specs()))
 def test_every_encoded_field_is_a_plain_name_present_in_the_data(name):
     spec = specs()[name]
-    assert "data" not in spec and "datasets" not in spec  # in the layers: Streamlit converts top-level data through pandas
+    assert (
+        "data" not in spec and "datasets" not in spec
+    )  # in the layers: Streamlit converts top-level data through pandas
     for layer in spec["layer"]:
         rows = layer["data"]["values"]
         assert rows, "a chart without data"

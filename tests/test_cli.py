@@ -21,7 +21,24 @@ def last_json(text: str) -> dict:
 
 def test_train_saves_a_model_and_ends_with_json(tmp_path, capsys):
     out = tmp_path / "m.npz"
-    code = main(["train", "--hidden", "10", "--lr", "0.1", "--epochs", "2", "--batch-size", "128", "--seed", "0", "--out", str(out), "--json"])
+    code = main(
+        [
+            "train",
+            "--hidden",
+            "10",
+            "--lr",
+            "0.1",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "128",
+            "--seed",
+            "0",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     assert code == 0
     summary = last_json(capsys.readouterr().out)
     assert summary["epochs"] == 2 and 0.85 < summary["test_accuracy"] <= 1 and summary["train_seconds"] > 0
@@ -32,7 +49,10 @@ def test_train_saves_a_model_and_ends_with_json(tmp_path, capsys):
 
 
 def test_train_several_layers_full_batch(capsys):
-    assert main(["train", "--hidden", "32,16", "--batch-size", "all", "--lr", "0.5", "--epochs", "2", "--json"]) == 0
+    assert (
+        main(["train", "--hidden", "32,16", "--batch-size", "all", "--lr", "0.5", "--epochs", "2", "--json"])
+        == 0
+    )
     summary = last_json(capsys.readouterr().out)
     assert summary["sizes"] == [784, 32, 16, 10] and summary["epochs"] == 2
 
@@ -44,7 +64,14 @@ def test_diverging_training_says_so(capsys):
     assert "smaller learning rate" in captured.err
 
 
-@pytest.mark.parametrize("args,words", [(["--batch-size", "many"], "batch-size"), (["--hidden", "0"], "hidden"), (["--lr", "0"], "learning rate")])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--batch-size", "many"], "batch-size"),
+        (["--hidden", "0"], "hidden"),
+        (["--lr", "0"], "learning rate"),
+    ],
+)
 def test_bad_arguments_get_one_sentence(capsys, args, words):
     assert main(["train", *args]) == 2
     err = capsys.readouterr().err
@@ -69,14 +96,18 @@ def test_predict_reads_mnist_digits_and_refuses_blank_images(tmp_path, capsys, m
     paths = []
     for i in range(5):
         path = tmp_path / f"digit{i}.png"
-        Image.fromarray((mnist.test_images[i].reshape(28, 28) * 255).astype(np.uint8)).resize((140, 140)).save(path)
+        Image.fromarray((mnist.test_images[i].reshape(28, 28) * 255).astype(np.uint8)).resize(
+            (140, 140)
+        ).save(path)
         paths.append(str(path))
     blank = tmp_path / "blank.png"
     Image.new("L", (100, 100), 0).save(blank)
     assert main(["predict", *paths, str(blank), "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert [line["digit"] for line in lines[:5]] == mnist.test_labels[:5].tolist()
-    assert all(len(line["probabilities"]) == 10 and abs(sum(line["probabilities"]) - 1) < 1e-4 for line in lines[:5])
+    assert all(
+        len(line["probabilities"]) == 10 and abs(sum(line["probabilities"]) - 1) < 1e-4 for line in lines[:5]
+    )
     assert lines[5]["file"] == str(blank) and lines[5]["digit"] is None and lines[5]["reason"]
 
 
@@ -89,6 +120,8 @@ def test_predict_reports_unreadable_files(tmp_path, capsys):
 
 
 def test_module_runs_as_a_program():
-    result = subprocess.run([sys.executable, "-m", "digitnet", "evaluate"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "digitnet", "evaluate"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout

@@ -16,7 +16,12 @@ limit_blas_threads(1)
 @pytest.fixture(scope="module")
 def small(mnist):
     """2,000 training and 500 validation images: fast, and still learnable."""
-    return mnist.train_images[:2000], mnist.train_labels[:2000], mnist.train_images[-500:], mnist.train_labels[-500:]
+    return (
+        mnist.train_images[:2000],
+        mnist.train_labels[:2000],
+        mnist.train_images[-500:],
+        mnist.train_labels[-500:],
+    )
 
 
 def long_config(**kw):
@@ -40,7 +45,9 @@ def wait_for(predicate, timeout=5.0):
 
 
 def test_a_job_trains_in_the_background_and_finishes(small):
-    job = make_job(TrainConfig(hidden=(16,), lr=0.1, epochs=2, batch_size=64, n_val=500), small, slots=Slots(1))
+    job = make_job(
+        TrainConfig(hidden=(16,), lr=0.1, epochs=2, batch_size=64, n_val=500), small, slots=Slots(1)
+    )
     assert job.start() is job and job.status in ("waiting", "running", "finished")
     assert job.join(20)
     snap = job.snapshot()
@@ -57,14 +64,18 @@ def test_stop_takes_effect_within_half_a_second_and_keeps_the_weights(small):
     job = make_job(long_config(), small, slots=Slots(1))
     initial = job.net.params["W1"].copy()
     job.start()
-    assert wait_for(lambda: job.snapshot().curves.steps > 50, timeout=15)  # a worker process takes a moment to start
+    assert wait_for(
+        lambda: job.snapshot().curves.steps > 50, timeout=15
+    )  # a worker process takes a moment to start
     t = time.perf_counter()
     job.stop()
     assert job.join(0.5), "still training 0.5 s after Stop"
     assert time.perf_counter() - t < 0.5
     snap = job.snapshot()
     assert snap.status == "stopped" and "kept" in snap.message
-    assert not np.array_equal(job.net.params["W1"], initial) and job.net.is_finite()  # what was learnt is kept
+    assert (
+        not np.array_equal(job.net.params["W1"], initial) and job.net.is_finite()
+    )  # what was learnt is kept
     job.stop()  # twice, and after the end: harmless
     assert job.snapshot().status == "stopped"
     assert job.worker_exitcode == 0  # stopped, not killed: it exits cleanly
@@ -128,7 +139,11 @@ def test_a_job_whose_page_is_gone_frees_its_slot(small):
 
     threading.Thread(target=page_open, daemon=True).start()
     assert wait_for(lambda: gone.done, timeout=10)
-    assert gone.abandoned and gone.snapshot().status == "stopped" and "page was closed" in gone.snapshot().message
+    assert (
+        gone.abandoned
+        and gone.snapshot().status == "stopped"
+        and "page was closed" in gone.snapshot().message
+    )
     assert wait_for(lambda: waiting.running, timeout=2), "the slot was not freed"
     time.sleep(0.5)
     assert waiting.running  # beats keep it alive past the timeout
@@ -155,7 +170,9 @@ def test_a_waiting_job_whose_page_is_gone_leaves_the_queue(small):
 
 
 def test_divergence_is_reported_and_the_weights_stay_finite(small):
-    job = make_job(TrainConfig(hidden=(10,), lr=10, epochs=5, batch_size=None, n_val=500), small, slots=Slots(1)).start()
+    job = make_job(
+        TrainConfig(hidden=(10,), lr=10, epochs=5, batch_size=None, n_val=500), small, slots=Slots(1)
+    ).start()
     assert job.join(10)
     snap = job.snapshot()
     assert snap.status == "diverged" and "learning rate 10" in snap.message
@@ -165,7 +182,9 @@ def test_divergence_is_reported_and_the_weights_stay_finite(small):
 def test_a_failing_training_frees_its_slot_and_says_why(small):
     slots = Slots(1)
     X, y, Xv, yv = small
-    job = make_job(TrainConfig(hidden=(10,), epochs=1, n_val=500), (X[:, :100], y, Xv, yv), slots=slots).start()
+    job = make_job(
+        TrainConfig(hidden=(10,), epochs=1, n_val=500), (X[:, :100], y, Xv, yv), slots=slots
+    ).start()
     assert job.join(5)
     assert job.snapshot().status == "failed" and job.snapshot().message.startswith("Training failed:")
     assert slots.running == 0
@@ -183,7 +202,9 @@ def test_snapshots_are_consistent_while_training(small):
         if c.steps:
             assert snap.progress.step == c.steps  # the report and the curve are of the same instant
             assert np.all(np.diff(c.epoch) > 0)
-            assert c.val_epoch.size == 0 or c.val_epoch[-1] <= c.epoch[-1] + 1e-9  # no check beyond the last step
+            assert (
+                c.val_epoch.size == 0 or c.val_epoch[-1] <= c.epoch[-1] + 1e-9
+            )  # no check beyond the last step
             seen += 1
         c.train_loss[:] = -1  # a snapshot is a copy: scribbling on it changes nothing
         time.sleep(0.001)  # a page reads a few times a second, not in a busy loop
@@ -193,7 +214,10 @@ def test_snapshots_are_consistent_while_training(small):
     assert len(final.val_loss) == 37 + 2  # every 10 steps, plus the ends of epochs 1 and 3 (steps 125, 375)
 
 
-@pytest.mark.skipif(not hasattr(os, "nice") or not NICE, reason="priorities are a Unix feature (and DIGITNET_TRAINING_NICE=0 turns them off)")
+@pytest.mark.skipif(
+    not hasattr(os, "nice") or not NICE,
+    reason="priorities are a Unix feature (and DIGITNET_TRAINING_NICE=0 turns them off)",
+)
 def test_training_runs_in_its_own_process_at_a_lower_cpu_priority(small):
     job = make_job(long_config(lr=0.001), small, slots=Slots(1)).start()
     assert wait_for(lambda: job.snapshot().curves.steps > 0, timeout=15)
@@ -217,6 +241,10 @@ def test_a_job_on_shared_data_trains_in_its_worker(small):
     X, y, Xv, yv = small
     views = shared.share({"X": X, "y": y, "Xv": Xv, "yv": yv})
     assert all(isinstance(shared.ref(a), shared.SharedRef) for a in views.values())
-    job = make_job(TrainConfig(hidden=(16,), lr=0.1, epochs=1, batch_size=64, n_val=500), tuple(views.values()), slots=Slots(1))
+    job = make_job(
+        TrainConfig(hidden=(16,), lr=0.1, epochs=1, batch_size=64, n_val=500),
+        tuple(views.values()),
+        slots=Slots(1),
+    )
     assert job.start().join(30)
     assert job.snapshot().status == "finished" and job.net.accuracy(Xv.T, yv) > 0.5

@@ -7,7 +7,18 @@ import math
 import numpy as np
 import pytest
 
-from digitnet.network import BLOCK, Network, W_dot, _example_blocks, cross_entropy, dZ_dot_At, one_hot, parse_hidden, relu_prime, softmax
+from digitnet.network import (
+    BLOCK,
+    Network,
+    W_dot,
+    _example_blocks,
+    cross_entropy,
+    dZ_dot_At,
+    one_hot,
+    parse_hidden,
+    relu_prime,
+    softmax,
+)
 from digitnet.optim import SGD
 
 
@@ -45,7 +56,9 @@ def test_gradients_match_centred_finite_differences(sizes):
         numeric = np.array(numeric)
         rel = np.abs(analytic - numeric) / np.maximum(1e-8, np.abs(analytic) + np.abs(numeric))
         assert rel.max() < 1e-5, f"d{name}: relative error {rel.max():.2e}"
-        assert np.abs(numeric).max() > 0 or name.startswith("W1"), f"d{name} is all zero: the check would prove nothing"
+        assert np.abs(numeric).max() > 0 or name.startswith("W1"), (
+            f"d{name} is all zero: the check would prove nothing"
+        )
 
 
 def test_gradient_shapes_are_the_notes_shapes():
@@ -77,7 +90,10 @@ def reference_step(W1, b1, W2, b2, X, y, alpha):
     dZ2 = [[A2[i][j] - Y[i][j] for j in range(m)] for i in range(10)]
     dW2 = [[sum(dZ2[i][j] * A1[k][j] for j in range(m)) / m for k in range(n_h)] for i in range(10)]
     db2 = [[sum(dZ2[i]) / m] for i in range(10)]
-    dZ1 = [[sum(W2[k][i] * dZ2[k][j] for k in range(10)) * (1.0 if Z1[i][j] > 0 else 0.0) for j in range(m)] for i in range(n_h)]
+    dZ1 = [
+        [sum(W2[k][i] * dZ2[k][j] for k in range(10)) * (1.0 if Z1[i][j] > 0 else 0.0) for j in range(m)]
+        for i in range(n_h)
+    ]
     dW1 = [[sum(dZ1[i][j] * X[k][j] for j in range(m)) / m for k in range(n_in)] for i in range(n_h)]
     db1 = [[sum(dZ1[i]) / m] for i in range(n_h)]
     new = lambda P, dP: [[P[i][k] - alpha * dP[i][k] for k in range(len(P[0]))] for i in range(len(P))]  # noqa: E731
@@ -91,7 +107,9 @@ def test_full_batch_step_is_the_notes_update_rule():
     y = np.array([4, 0, 9])
     net = Network.init((784, 3, 10), seed=5, dtype=np.float64)
     net.params["b1"][:] = [[0.1], [-0.2], [0.05]]
-    expected = reference_step(*(net.params[k].tolist() for k in ("W1", "b1", "W2", "b2")), X.tolist(), y.tolist(), alpha=0.5)
+    expected = reference_step(
+        *(net.params[k].tolist() for k in ("W1", "b1", "W2", "b2")), X.tolist(), y.tolist(), alpha=0.5
+    )
     SGD().update(net.params, net.backward(net.forward(X), one_hot(y, dtype=np.float64)), alpha=0.5)
     for name, want in zip(("W1", "b1", "W2", "b2"), expected):
         np.testing.assert_allclose(net.params[name], np.array(want), rtol=1e-12, atol=1e-12, err_msg=name)

@@ -28,5 +28,11 @@ def test_another_process_maps_the_same_memory():
     part = views["x"][40:60]
     reader = "import pickle, sys; from digitnet import shared; print(repr(shared.resolve(pickle.load(sys.stdin.buffer)).tolist()))"
     for _ in range(2):  # twice: the first process's exit must not delete the block
-        out = subprocess.run([sys.executable, "-c", reader], input=pickle.dumps(shared.ref(part)), capture_output=True, timeout=60, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", reader],
+            input=pickle.dumps(shared.ref(part)),
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
         assert eval(out.stdout) == part.tolist()

@@ -12,7 +12,12 @@ from digitnet.train import TrainConfig, train
 @pytest.fixture(scope="module")
 def small(mnist):
     """2,000 training and 500 validation images: enough to learn, fast to run."""
-    return mnist.train_images[:2000], mnist.train_labels[:2000], mnist.train_images[-500:], mnist.train_labels[-500:]
+    return (
+        mnist.train_images[:2000],
+        mnist.train_labels[:2000],
+        mnist.train_images[-500:],
+        mnist.train_labels[-500:],
+    )
 
 
 def net10(seed=0):
@@ -42,7 +47,13 @@ def test_stop_between_steps_keeps_what_was_learnt(small):
     net = net10()
     initial = net.params["W1"].copy()
     steps = []
-    result = train(net, *small, TrainConfig(epochs=50, batch_size=100), on_progress=steps.append, should_stop=lambda: len(steps) >= 7)
+    result = train(
+        net,
+        *small,
+        TrainConfig(epochs=50, batch_size=100),
+        on_progress=steps.append,
+        should_stop=lambda: len(steps) >= 7,
+    )
     assert result.status == "stopped"
     assert len(steps) == 7 and result.history.step[-1] == 7
     assert not np.array_equal(net.params["W1"], initial)
@@ -97,8 +108,18 @@ def test_same_seed_same_model(small):
 @pytest.mark.parametrize("augment", [False, True])
 def test_pixels_train_exactly_as_their_floats(mnist, batch_size, augment):
     # the app and the command line hand train() the files' uint8 pixels; it scales them as it reads
-    pixels = mnist.train_pixels[:500], mnist.train_labels[:500], mnist.train_pixels[-100:], mnist.train_labels[-100:]
-    floats = mnist.train_images[:500], mnist.train_labels[:500], mnist.train_images[-100:], mnist.train_labels[-100:]
+    pixels = (
+        mnist.train_pixels[:500],
+        mnist.train_labels[:500],
+        mnist.train_pixels[-100:],
+        mnist.train_labels[-100:],
+    )
+    floats = (
+        mnist.train_images[:500],
+        mnist.train_labels[:500],
+        mnist.train_images[-100:],
+        mnist.train_labels[-100:],
+    )
     config = TrainConfig(epochs=2, batch_size=batch_size, augment=augment, seed=2)
     a, b = train(net10(), *pixels, config), train(net10(), *floats, config)
     for name in a.net.params:
@@ -111,11 +132,27 @@ def test_full_batch_taken_in_parts_is_the_same_step(mnist, monkeypatch):
     X, y = mnist.train_pixels[:500], mnist.train_labels[:500]
     X_val, y_val = mnist.train_images[-100:], mnist.train_labels[-100:]
     config = TrainConfig(lr=0.5, epochs=3, batch_size=None)
-    whole = train(Network.init((784, 16, 10), seed=1, dtype=np.float64), X.astype(np.float64) / 255, y, X_val, y_val, config)
+    whole = train(
+        Network.init((784, 16, 10), seed=1, dtype=np.float64),
+        X.astype(np.float64) / 255,
+        y,
+        X_val,
+        y_val,
+        config,
+    )
     monkeypatch.setattr("digitnet.train.PART", 70)
-    parts = train(Network.init((784, 16, 10), seed=1, dtype=np.float64), X.astype(np.float64) / 255, y, X_val, y_val, config)
+    parts = train(
+        Network.init((784, 16, 10), seed=1, dtype=np.float64),
+        X.astype(np.float64) / 255,
+        y,
+        X_val,
+        y_val,
+        config,
+    )
     for name in whole.net.params:
-        np.testing.assert_allclose(parts.net.params[name], whole.net.params[name], rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            parts.net.params[name], whole.net.params[name], rtol=1e-10, atol=1e-12, err_msg=name
+        )
     np.testing.assert_allclose(parts.history.train_loss, whole.history.train_loss, rtol=1e-12)
 
 
@@ -123,7 +160,14 @@ def test_until_convergence_stops_early_and_keeps_the_best(small):
     X, y, X_val, y_val = small
     # few examples and a big network: validation loss turns up soon
     net = Network.init((784, 64, 10), seed=0)
-    result = train(net, X[:300], y[:300], X_val, y_val, TrainConfig(lr=0.5, epochs=200, batch_size=30, until_convergence=True, patience=2))
+    result = train(
+        net,
+        X[:300],
+        y[:300],
+        X_val,
+        y_val,
+        TrainConfig(lr=0.5, epochs=200, batch_size=30, until_convergence=True, patience=2),
+    )
     assert result.status == "converged"
     assert result.epochs < 200
     assert net.loss(X_val.T, y_val) == pytest.approx(min(result.history.val_loss), rel=1e-5)
@@ -138,7 +182,9 @@ def test_other_optimisers_learn(small, optimizer, lr):
 
 def test_learning_rate_decay(small):
     seen = []
-    train(net10(), *small, TrainConfig(lr=0.1, epochs=3, batch_size=1000, lr_decay=0.5), on_progress=seen.append)
+    train(
+        net10(), *small, TrainConfig(lr=0.1, epochs=3, batch_size=1000, lr_decay=0.5), on_progress=seen.append
+    )
     assert [p.alpha for p in seen] == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
 
 

@@ -25,7 +25,18 @@ SERIES = {"training": "#4c78a8", "validation": "#f58518"}
 LOSS_TOP = 3.0  # a loss axis from 0 to at least 3: a guess scores ln 10 = 2.3, the legend sits above
 FEW = 40  # a curve of at most this many points shows them as dots
 VAL_POINTS = 60  # the validation curves' points at most (bucket means), as the training loss's 200
-RUN_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]  # distinct on a projector
+RUN_COLOURS = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#7f7f7f",
+    "#bcbd22",
+]  # distinct on a projector
 
 
 def _config() -> dict:
@@ -33,19 +44,40 @@ def _config() -> dict:
     the top-right corner (the loss axis leaves room for it above ln 10, where losses start)."""
     return {
         "view": {"continuousWidth": 300, "continuousHeight": 300, "strokeWidth": 0},
-        "axis": {"labelFontSize": FONT - 1, "titleFontSize": FONT, "titleFontWeight": "normal", "gridOpacity": 0.5},
-        "legend": {"labelFontSize": FONT - 1, "titleFontSize": FONT - 1, "orient": "top-right", "direction": "horizontal", "title": None,
-                   "symbolStrokeWidth": 4, "fillColor": "#ffffffcc", "padding": 4, "offset": 4},
+        "axis": {
+            "labelFontSize": FONT - 1,
+            "titleFontSize": FONT,
+            "titleFontWeight": "normal",
+            "gridOpacity": 0.5,
+        },
+        "legend": {
+            "labelFontSize": FONT - 1,
+            "titleFontSize": FONT - 1,
+            "orient": "top-right",
+            "direction": "horizontal",
+            "title": None,
+            "symbolStrokeWidth": 4,
+            "fillColor": "#ffffffcc",
+            "padding": 4,
+            "offset": 4,
+        },
         "title": {"fontSize": FONT + 1, "anchor": "start", "fontWeight": "normal"},
     }
 
 
-def _chart(rows: list[dict], height: int, layer: list[dict] | None = None, mark=None, encoding=None, **spec) -> dict:
+def _chart(
+    rows: list[dict], height: int, layer: list[dict] | None = None, mark=None, encoding=None, **spec
+) -> dict:
     """A chart of `rows`, its data carried inside its layer(s): Streamlit turns a
     top-level data set into an Arrow table through pandas (~3 ms a chart, every run
     of the page), and leaves a layer's data in the spec as it is."""
     layers = layer if layer is not None else [{"mark": mark, "encoding": encoding}]
-    return {"height": height, **spec, "layer": [{"data": {"values": rows}, **one} for one in layers], "config": _config()}
+    return {
+        "height": height,
+        **spec,
+        "layer": [{"data": {"values": rows}, **one} for one in layers],
+        "config": _config(),
+    }
 
 
 def _number(v: float) -> float | None:
@@ -71,20 +103,36 @@ def probabilities(proba: np.ndarray | None, height: int = 290) -> dict:
         for d, v in enumerate(p)
     ]
     encoding = {
-        "x": {"field": "digit", "type": "nominal", "title": None, "sort": None,
-              "axis": {"labelAngle": 0, "labelFontSize": FONT + 5, "ticks": False, "labelOverlap": False}},
-        "y": {"field": "probability", "type": "quantitative", "title": "probability",
-              "scale": {"domain": [0, 1]}, "axis": {"format": "%", "tickCount": 5}},
+        "x": {
+            "field": "digit",
+            "type": "nominal",
+            "title": None,
+            "sort": None,
+            "axis": {"labelAngle": 0, "labelFontSize": FONT + 5, "ticks": False, "labelOverlap": False},
+        },
+        "y": {
+            "field": "probability",
+            "type": "quantitative",
+            "title": "probability",
+            "scale": {"domain": [0, 1]},
+            "axis": {"format": "%", "tickCount": 5},
+        },
     }
     bars = {
         "mark": {"type": "bar", "cornerRadiusTopLeft": 3, "cornerRadiusTopRight": 3},
         "encoding": {
             **encoding,
             "color": {"condition": {"test": "datum.answer", "value": ACCENT}, "value": MUTED},
-            "tooltip": [{"field": "digit", "type": "nominal"}, {"field": "probability", "type": "quantitative", "format": ".1%"}],
+            "tooltip": [
+                {"field": "digit", "type": "nominal"},
+                {"field": "probability", "type": "quantitative", "format": ".1%"},
+            ],
         },
     }
-    labels = {"mark": {"type": "text", "dy": -9, "fontSize": FONT - 1}, "encoding": {**encoding, "text": {"field": "label", "type": "nominal"}}}
+    labels = {
+        "mark": {"type": "text", "dy": -9, "fontSize": FONT - 1},
+        "encoding": {**encoding, "text": {"field": "label", "type": "nominal"}},
+    }
     return _chart(rows, height, layer=[bars, labels])
 
 
@@ -97,10 +145,18 @@ def layer_bars(values: np.ndarray, x_title: str, y_title: str, height: int) -> d
         height,
         mark={"type": "bar", "color": SERIES["training"]},
         encoding={
-            "x": {"field": "unit", "type": "ordinal", "sort": None, "title": x_title, "axis": {"labelAngle": 0}},
+            "x": {
+                "field": "unit",
+                "type": "ordinal",
+                "sort": None,
+                "title": x_title,
+                "axis": {"labelAngle": 0},
+            },
             "y": {"field": "value", "type": "quantitative", "title": y_title},
-            "tooltip": [{"field": "unit", "type": "ordinal", "title": x_title},
-                        {"field": "value", "type": "quantitative", "title": y_title, "format": ".3f"}],
+            "tooltip": [
+                {"field": "unit", "type": "ordinal", "title": x_title},
+                {"field": "value", "type": "quantitative", "title": y_title, "format": ".3f"},
+            ],
         },
     )
 
@@ -111,33 +167,66 @@ def learning_curves(curves: Curves, epochs: float, height: int = 300) -> tuple[d
     x, y = thin(curves.epoch, curves.train_loss, 200)  # bucket means: the batch noise smoothed
     vx, vy = thin(curves.val_epoch, curves.val_loss, VAL_POINTS)  # a long run checks hundreds of times:
     _, va = thin(curves.val_epoch, curves.val_accuracy, VAL_POINTS)  # its dots would merge into a thick band
-    loss = _rows(x.tolist(), y.tolist(), "loss", set="training") + _rows(vx.tolist(), vy.tolist(), "loss", set="validation")
+    loss = _rows(x.tolist(), y.tolist(), "loss", set="training") + _rows(
+        vx.tolist(), vy.tolist(), "loss", set="validation"
+    )
     acc = _rows(vx.tolist(), va.tolist(), "accuracy")
-    x_axis = {"field": "epoch", "type": "quantitative", "title": "epoch", "scale": {"domain": [0, max(epochs, 1e-9)], "nice": False}}
+    x_axis = {
+        "field": "epoch",
+        "type": "quantitative",
+        "title": "epoch",
+        "scale": {"domain": [0, max(epochs, 1e-9)], "nice": False},
+    }
     top = max(LOSS_TOP, _top([*y.tolist(), *vy.tolist()]))
     loss_chart = _chart(
         loss,
         height,
         title="Loss (lower is better)",
-        mark={"type": "line", "strokeWidth": 3, "clip": True, "point": len(loss) <= FEW},  # dots while there are few points
+        mark={
+            "type": "line",
+            "strokeWidth": 3,
+            "clip": True,
+            "point": len(loss) <= FEW,
+        },  # dots while there are few points
         encoding={
             "x": x_axis,
-            "y": {"field": "loss", "type": "quantitative", "title": "cross-entropy", "scale": {"domain": [0, min(top, 7)]}},
-            "color": {"field": "set", "type": "nominal", "scale": {"domain": list(SERIES), "range": list(SERIES.values())}},
+            "y": {
+                "field": "loss",
+                "type": "quantitative",
+                "title": "cross-entropy",
+                "scale": {"domain": [0, min(top, 7)]},
+            },
+            "color": {
+                "field": "set",
+                "type": "nominal",
+                "scale": {"domain": list(SERIES), "range": list(SERIES.values())},
+            },
         },
     )
     acc_chart = _chart(
         acc,
         height,
         title="Accuracy on validation digits",
-        mark={"type": "line", "strokeWidth": 3, "point": {"size": 50} if len(acc) <= FEW else False, "clip": True},
+        mark={
+            "type": "line",
+            "strokeWidth": 3,
+            "point": {"size": 50} if len(acc) <= FEW else False,
+            "clip": True,
+        },
         encoding={
             "x": x_axis,
-            "y": {"field": "accuracy", "type": "quantitative", "title": None,
-                  "scale": {"domain": [_floor(r["accuracy"] for r in acc), 1]}, "axis": {"format": "%"}},
+            "y": {
+                "field": "accuracy",
+                "type": "quantitative",
+                "title": None,
+                "scale": {"domain": [_floor(r["accuracy"] for r in acc), 1]},
+                "axis": {"format": "%"},
+            },
             "color": {"value": SERIES["validation"]},
-            "tooltip": [{"field": "epoch", "type": "quantitative", "format": ".2f"},
-                        {"field": "accuracy", "type": "quantitative", "format": ".1%"}],
+            "tooltip": [
+                {"field": "epoch", "type": "quantitative", "format": ".2f"},
+                {"field": "accuracy", "type": "quantitative", "format": ".1%"},
+            ],
         },
     )
     return loss_chart, acc_chart
@@ -179,10 +268,27 @@ def compare(curves_by_label: dict[str, Curves], metric: str, height: int = 440) 
         rows,
         height,
         title=metric,
-        mark={"type": "line", "strokeWidth": 3, "clip": True, "point": field != "train_loss" and len(rows) <= FEW * len(curves_by_label)},
+        mark={
+            "type": "line",
+            "strokeWidth": 3,
+            "clip": True,
+            "point": field != "train_loss" and len(rows) <= FEW * len(curves_by_label),
+        },
         encoding={
-            "x": {"field": "epoch", "type": "quantitative", "title": "epoch", "scale": {"domainMin": 0}, "axis": {"tickCount": 8}},
-            "y": {"field": title, "type": "quantitative", "title": metric.lower(), "scale": y_scale, "axis": {"format": fmt} if fmt else {}},
+            "x": {
+                "field": "epoch",
+                "type": "quantitative",
+                "title": "epoch",
+                "scale": {"domainMin": 0},
+                "axis": {"tickCount": 8},
+            },
+            "y": {
+                "field": title,
+                "type": "quantitative",
+                "title": metric.lower(),
+                "scale": y_scale,
+                "axis": {"format": fmt} if fmt else {},
+            },
             "color": {
                 "field": "run",
                 "type": "nominal",
@@ -190,8 +296,11 @@ def compare(curves_by_label: dict[str, Curves], metric: str, height: int = 440) 
                 "scale": {"range": RUN_COLOURS},
                 "legend": {"orient": "bottom", "columns": 1, "labelLimit": 700},  # long run names, one a line
             },
-            "tooltip": [{"field": "run", "type": "nominal"}, {"field": "epoch", "type": "quantitative", "format": ".2f"},
-                        {"field": title, "type": "quantitative", "format": ".3f"}],
+            "tooltip": [
+                {"field": "run", "type": "nominal"},
+                {"field": "epoch", "type": "quantitative", "format": ".2f"},
+                {"field": title, "type": "quantitative", "format": ".3f"},
+            ],
         },
     )
 
@@ -206,28 +315,52 @@ def confusion(matrix: np.ndarray, height: int = 440) -> dict:
     for t, row in enumerate(counts):
         for a, n in enumerate(row):
             shade = 0.0 if t == a else n / worst
-            rows.append({
-                "true digit": t,
-                "answer": a,
-                "count": int(n),
-                "fill": "#dcefd6" if t == a else _mix("#ffffff", ACCENT, shade),
-                "ink": "#1e5b1e" if t == a else ("#ffffff" if shade > 0.6 else "#222222"),  # white on dark cells
-                "label": str(n) if n else "",
-            })
+            rows.append(
+                {
+                    "true digit": t,
+                    "answer": a,
+                    "count": int(n),
+                    "fill": "#dcefd6" if t == a else _mix("#ffffff", ACCENT, shade),
+                    "ink": "#1e5b1e"
+                    if t == a
+                    else ("#ffffff" if shade > 0.6 else "#222222"),  # white on dark cells
+                    "label": str(n) if n else "",
+                }
+            )
     encoding = {
-        "x": {"field": "answer", "type": "ordinal", "title": "the network's answer", "axis": {"labelAngle": 0, "orient": "top", "labelFontSize": FONT + 1}},
-        "y": {"field": "true digit", "type": "ordinal", "title": "true digit", "axis": {"labelFontSize": FONT + 1}},
+        "x": {
+            "field": "answer",
+            "type": "ordinal",
+            "title": "the network's answer",
+            "axis": {"labelAngle": 0, "orient": "top", "labelFontSize": FONT + 1},
+        },
+        "y": {
+            "field": "true digit",
+            "type": "ordinal",
+            "title": "true digit",
+            "axis": {"labelFontSize": FONT + 1},
+        },
     }
     cells = {
         "mark": {"type": "rect", "stroke": "#ffffff", "strokeWidth": 1},
         "encoding": {
             **encoding,
             "color": {"field": "fill", "type": "nominal", "scale": None},  # the colours are in the data
-            "tooltip": [{"field": "true digit", "type": "ordinal"}, {"field": "answer", "type": "ordinal"}, {"field": "count", "type": "quantitative"}],
+            "tooltip": [
+                {"field": "true digit", "type": "ordinal"},
+                {"field": "answer", "type": "ordinal"},
+                {"field": "count", "type": "quantitative"},
+            ],
         },
     }
-    texts = {"mark": {"type": "text", "fontSize": FONT - 1},
-             "encoding": {**encoding, "text": {"field": "label", "type": "nominal"}, "color": {"field": "ink", "type": "nominal", "scale": None}}}
+    texts = {
+        "mark": {"type": "text", "fontSize": FONT - 1},
+        "encoding": {
+            **encoding,
+            "text": {"field": "label", "type": "nominal"},
+            "color": {"field": "ink", "type": "nominal", "scale": None},
+        },
+    }
     return _chart(rows, height, width="container", layer=[cells, texts])
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from digitnet.explain import Reading, read
-from digitnet.preprocess import PreprocessError, Preprocessed, from_bytes, from_canvas
+from digitnet.preprocess import Preprocessed, PreprocessError, from_bytes, from_canvas
 
 from . import charts, layout
 from .pictures import picture
@@ -14,7 +14,9 @@ from .state import Session, session
 
 CANVAS = 280  # px, ten times MNIST's 28
 PEN = 22  # default pen width: about MNIST's stroke at this size
-PROMPT = "Draw a digit from 0 to 9 on the black square: big and in the middle. The network's answer appears here."
+PROMPT = (
+    "Draw a digit from 0 to 9 on the black square: big and in the middle. The network's answer appears here."
+)
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 
 
@@ -53,7 +55,9 @@ def _canvas(s: Session) -> np.ndarray | None:
         )
         rgba = None if s.cleared else result.image_data
     except Exception as e:  # the component could not be loaded: uploading still works
-        st.warning(f"The drawing canvas could not be loaded ({e}). You can still upload a picture of a digit.")
+        st.warning(
+            f"The drawing canvas could not be loaded ({e}). You can still upload a picture of a digit."
+        )
         rgba = None
     pen_col, clear_col = st.columns([3, 1], vertical_alignment="bottom")
     pen_col.slider(
@@ -64,7 +68,9 @@ def _canvas(s: Session) -> np.ndarray | None:
         key="pen_width",
         help="How thick your strokes are, in canvas pixels. MNIST's digits were written with a pen about a tenth as wide as the digit is tall.",
     )
-    clear_col.button("Clear", key="clear", on_click=_clear, help="Wipe the canvas and start a new digit.", width="stretch")
+    clear_col.button(
+        "Clear", key="clear", on_click=_clear, help="Wipe the canvas and start a new digit.", width="stretch"
+    )
     return rgba
 
 
@@ -95,7 +101,9 @@ def _drawing(s: Session, rgba: np.ndarray | None, upload) -> Preprocessed:
         if isinstance(pre, str):
             st.error(pre)
         else:
-            st.caption("The network is reading your uploaded picture; draw on the canvas to go back to drawing.")
+            st.caption(
+                "The network is reading your uploaded picture; draw on the canvas to go back to drawing."
+            )
             return pre
     return from_canvas(rgba)
 
@@ -105,7 +113,9 @@ def prediction_panel(s: Session) -> Reading:
     read with the live weights while a training runs."""
     net, name = s.live_net()
     reading = read(net, s.drawing or from_canvas(None))
-    answer, bars = layout.row(200, "probabilities", gap="medium")  # the bars go below the answer when the panel is narrow
+    answer, bars = layout.row(
+        200, "probabilities", gap="medium"
+    )  # the bars go below the answer when the panel is narrow
     with answer:
         st.metric(
             "Prediction",
@@ -113,7 +123,9 @@ def prediction_panel(s: Session) -> Reading:
             help="The digit with the highest probability in the network's output A2 (softmax).",
         )
         if not reading.has_ink:
-            st.info(PROMPT if reading.pre.reason is None or "empty" in reading.pre.reason else reading.pre.reason)
+            st.info(
+                PROMPT if reading.pre.reason is None or "empty" in reading.pre.reason else reading.pre.reason
+            )
         elif reading.unsure:
             st.warning(reading.sentence())
         else:

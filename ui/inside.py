@@ -45,8 +45,16 @@ def forward_latex(sizes: tuple[int, ...], l: int) -> str:
 def activation_latex(sizes: tuple[int, ...], l: int) -> str:
     L = len(sizes) - 1
     if l < L:
-        return BIG + _under(f"A^{{[{l}]}}", sizes[l], "m") + rf" = g(Z^{{[{l}]}}) = \mathrm{{ReLU}}(Z^{{[{l}]}}) = \max(0,\, Z^{{[{l}]}})"
-    return BIG + _under(f"A^{{[{L}]}}", 10, "m") + rf" = \mathrm{{softmax}}(Z^{{[{L}]}}),\quad a_i = \frac{{e^{{z_i}}}}{{\sum_{{j=0}}^{{9}} e^{{z_j}}}}"
+        return (
+            BIG
+            + _under(f"A^{{[{l}]}}", sizes[l], "m")
+            + rf" = g(Z^{{[{l}]}}) = \mathrm{{ReLU}}(Z^{{[{l}]}}) = \max(0,\, Z^{{[{l}]}})"
+        )
+    return (
+        BIG
+        + _under(f"A^{{[{L}]}}", 10, "m")
+        + rf" = \mathrm{{softmax}}(Z^{{[{L}]}}),\quad a_i = \frac{{e^{{z_i}}}}{{\sum_{{j=0}}^{{9}} e^{{z_j}}}}"
+    )
 
 
 def backward_latex(sizes: tuple[int, ...]) -> str:
@@ -55,17 +63,26 @@ def backward_latex(sizes: tuple[int, ...]) -> str:
     lines = [rf"dZ^{{[{L}]}} &= A^{{[{L}]}} - Y && {_shape(10, 'm')}"]
     for l in range(L, 0, -1):
         if l < L:
-            lines.append(rf"dZ^{{[{l}]}} &= W^{{[{l + 1}]T}} dZ^{{[{l + 1}]}} \odot g'(Z^{{[{l}]}}) && {_shape(sizes[l], 'm')}")
+            lines.append(
+                rf"dZ^{{[{l}]}} &= W^{{[{l + 1}]T}} dZ^{{[{l + 1}]}} \odot g'(Z^{{[{l}]}}) && {_shape(sizes[l], 'm')}"
+            )
         a_prev_T = "X^{T}" if l == 1 else f"A^{{[{l - 1}]T}}"
-        lines.append(rf"dW^{{[{l}]}} &= \tfrac{{1}}{{m}}\, dZ^{{[{l}]}} {a_prev_T} && {_shape(sizes[l], sizes[l - 1])}")
-        lines.append(rf"db^{{[{l}]}} &= \tfrac{{1}}{{m}} \textstyle\sum_{{\text{{columns}}}} dZ^{{[{l}]}} && {_shape(sizes[l], 1)}")
+        lines.append(
+            rf"dW^{{[{l}]}} &= \tfrac{{1}}{{m}}\, dZ^{{[{l}]}} {a_prev_T} && {_shape(sizes[l], sizes[l - 1])}"
+        )
+        lines.append(
+            rf"db^{{[{l}]}} &= \tfrac{{1}}{{m}} \textstyle\sum_{{\text{{columns}}}} dZ^{{[{l}]}} && {_shape(sizes[l], 1)}"
+        )
     return BIG + r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 
 
 def update_latex(L: int) -> str:
     """The notes' update rule for every layer (its 'repeat until convergence' is in the
     sentence above it: on a phone's width the rule alone fits)."""
-    rules = r" \\ ".join(rf"W^{{[{l}]}} &:= W^{{[{l}]}} - \alpha\, dW^{{[{l}]}}, \quad b^{{[{l}]}} := b^{{[{l}]}} - \alpha\, db^{{[{l}]}}" for l in range(1, L + 1))
+    rules = r" \\ ".join(
+        rf"W^{{[{l}]}} &:= W^{{[{l}]}} - \alpha\, dW^{{[{l}]}}, \quad b^{{[{l}]}} := b^{{[{l}]}} - \alpha\, db^{{[{l}]}}"
+        for l in range(1, L + 1)
+    )
     return BIG + rf"\begin{{aligned}} {rules} \end{{aligned}}"
 
 
@@ -123,7 +140,9 @@ def _layer_numbers(reading: Reading, l: int, L: int, kind: str) -> None:
     values = reading.cache[f"{kind}{l}"][:, 0]
     if l == L and kind == "A":
         z = reading.cache[f"Z{L}"][:, 0]
-        table = pd.DataFrame({"digit": range(10), "score z": z, "e^z (relative)": np.exp(z - z.max()), "probability a": values})
+        table = pd.DataFrame(
+            {"digit": range(10), "score z": z, "e^z (relative)": np.exp(z - z.max()), "probability a": values}
+        )
         st.dataframe(
             table,
             hide_index=True,
@@ -131,10 +150,14 @@ def _layer_numbers(reading: Reading, l: int, L: int, kind: str) -> None:
             column_config={
                 "score z": st.column_config.NumberColumn(format="%.2f"),
                 "e^z (relative)": st.column_config.NumberColumn(format="%.3g"),
-                "probability a": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+                "probability a": st.column_config.ProgressColumn(
+                    format="percent", min_value=0.0, max_value=1.0
+                ),
             },
         )
-        st.caption("e^z is shown divided by the largest one: softmax gives the same probabilities (and the computer avoids overflow).")
+        st.caption(
+            "e^z is shown divided by the largest one: softmax gives the same probabilities (and the computer avoids overflow)."
+        )
         return
     if l == L:
         st.vega_lite_chart(charts.layer_bars(values, "digit", "Z (score)", height=180), width="stretch")
@@ -160,7 +183,9 @@ def _weights(net: Network, reading: Reading) -> None:
     if reading.has_ink:
         a1 = reading.cache["A1"][:, 0]
         order = np.argsort(-a1, kind="stable")[:MAX_TILES]
-        which = f"the {len(order)} that fire most for your drawing" if n > MAX_TILES else "strongest-firing first"
+        which = (
+            f"the {len(order)} that fire most for your drawing" if n > MAX_TILES else "strongest-firing first"
+        )
     else:
         a1, order = None, np.arange(min(n, MAX_TILES))
         which = f"the first {len(order)}" if n > MAX_TILES else "in order"
@@ -173,7 +198,11 @@ def _weights(net: Network, reading: Reading) -> None:
         captions = [f"unit {j}" + ("" if a1 is None else f": A = {a1[j]:.2f}") for j in order]
         gallery(tiles, captions, width=112)
     else:
-        grid = weight_grid(net, order, cols=10, scale=1, gap=1)  # shown 3x: a small PNG, scaled up by the browser
+        grid = weight_grid(
+            net, order, cols=10, scale=1, gap=1
+        )  # shown 3x: a small PNG, scaled up by the browser
         picture(grid, width=3 * grid.shape[1])
     if net.L > 2:
-        st.caption("Deeper layers combine the first layer's patterns, so their weights are not pictures of pixels.")
+        st.caption(
+            "Deeper layers combine the first layer's patterns, so their weights are not pictures of pixels."
+        )

@@ -32,4 +32,7 @@ def row(*parts: str | int, gap: str = "large") -> list:
     if unknown:  # without a minimum width a part would squeeze instead of wrapping
         raise KeyError(f"No minimum width for {unknown}: add them to MIN_WIDTH.")
     container = st.container(horizontal=True, gap=gap)
-    return [container.container(width=p) if isinstance(p, int) else container.container(width="stretch", key=p) for p in parts]
+    return [
+        container.container(width=p) if isinstance(p, int) else container.container(width="stretch", key=p)
+        for p in parts
+    ]

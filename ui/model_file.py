@@ -50,7 +50,11 @@ def _load_uploaded() -> None:
         s.notify("error", f"{upload.name} was not loaded: {e} You keep {s.model.name}.", where="model")
         return
     s.model = Model(net, meta, upload.name)
-    s.notify("success", f"Loaded {upload.name}, a {s.model.shape} network: your drawings are now read by it.", where="model")
+    s.notify(
+        "success",
+        f"Loaded {upload.name}, a {s.model.shape} network: your drawings are now read by it.",
+        where="model",
+    )
 
 
 def _slug(name: str) -> str:

@@ -61,8 +61,14 @@ def picture(image: np.ndarray, width: int, caption: str | None = None) -> None:
     """A picture inlined in the page, not an st.image media file: the live panel's reruns
     (several a second while a run trains) can drop earlier media files, so a picture
     from the last full run would be a broken link (HTTP 404)."""
-    below = "" if caption is None else f'<figcaption style="font-size:0.875rem;opacity:0.6;text-align:center">{caption}</figcaption>'
-    st.html(f'<figure style="margin:0;width:{width}px;max-width:100%">{img_tag(image, width)}{below}</figure>')
+    below = (
+        ""
+        if caption is None
+        else f'<figcaption style="font-size:0.875rem;opacity:0.6;text-align:center">{caption}</figcaption>'
+    )
+    st.html(
+        f'<figure style="margin:0;width:{width}px;max-width:100%">{img_tag(image, width)}{below}</figure>'
+    )
 
 
 def gallery(images: list[np.ndarray], captions: list[str], width: int) -> None:

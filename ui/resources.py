@@ -3,9 +3,9 @@ the MNIST arrays, the default model, the default model's test-set evaluation."""
 
 from __future__ import annotations
 
-import streamlit as st
-
 import dataclasses
+
+import streamlit as st
 
 from digitnet import data as _data
 from digitnet import shared
@@ -45,7 +45,9 @@ def _dataset(directory: str, signature: tuple) -> MNIST | str:
     except DataError as e:
         return str(e)
     # the training set into shared memory, so that training processes map it rather than copy it
-    return dataclasses.replace(data, **shared.share({"train_pixels": data.train_pixels, "train_labels": data.train_labels}))
+    return dataclasses.replace(
+        data, **shared.share({"train_pixels": data.train_pixels, "train_labels": data.train_labels})
+    )
 
 
 @st.cache_resource(show_spinner=False)
@@ -57,7 +59,11 @@ def default_model() -> tuple[Network, dict, str | None]:
         return net, meta, None
     except ModelFileError as e:
         net = Network.init((784, 10, 10), seed=0)
-        return net, {}, f"The default model could not be loaded: {e} An untrained network of the notes' shape is used until you train one."
+        return (
+            net,
+            {},
+            f"The default model could not be loaded: {e} An untrained network of the notes' shape is used until you train one.",
+        )
 
 
 @st.cache_resource(show_spinner="Evaluating the default model on the 10,000 test digits…", max_entries=1)

@@ -51,10 +51,33 @@ def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
     with st.sidebar:
         st.header("Train")
         st.select_slider(
-            "Learning rate", LEARNING_RATES, value=0.1, format_func=lambda v: f"{v:g}", key="lr", bind=BIND, help=HELP["lr"]
+            "Learning rate",
+            LEARNING_RATES,
+            value=0.1,
+            format_func=lambda v: f"{v:g}",
+            key="lr",
+            bind=BIND,
+            help=HELP["lr"],
         )
-        st.number_input("Epochs", min_value=1, max_value=1000, value=100, step=1, key="epochs", bind=BIND, help=HELP["epochs"])
-        st.select_slider("Batch size", BATCH_SIZES, value="all", format_func=str, key="batch_size", bind=BIND, help=HELP["batch_size"])
+        st.number_input(
+            "Epochs",
+            min_value=1,
+            max_value=1000,
+            value=100,
+            step=1,
+            key="epochs",
+            bind=BIND,
+            help=HELP["epochs"],
+        )
+        st.select_slider(
+            "Batch size",
+            BATCH_SIZES,
+            value="all",
+            format_func=str,
+            key="batch_size",
+            bind=BIND,
+            help=HELP["batch_size"],
+        )
         hidden = st.text_input("Hidden layer sizes", value="10", key="hidden", bind=BIND, help=HELP["hidden"])
         try:
             parse_hidden(hidden)
@@ -62,12 +85,31 @@ def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
         except ValueError as e:
             field_error = str(e)
             st.error(field_error)
-        st.selectbox("Optimiser", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="optimizer", bind=BIND, help=HELP["optimizer"])
-        st.number_input("Seed", min_value=0, max_value=999_999, value=0, step=1, key="seed", bind=BIND, help=HELP["seed"])
+        st.selectbox(
+            "Optimiser",
+            list(OPTIMIZERS),
+            format_func=OPTIMIZERS.get,
+            key="optimizer",
+            bind=BIND,
+            help=HELP["optimizer"],
+        )
+        st.number_input(
+            "Seed", min_value=0, max_value=999_999, value=0, step=1, key="seed", bind=BIND, help=HELP["seed"]
+        )
         st.toggle("Augment the training digits", value=False, key="augment", bind=BIND, help=HELP["augment"])
         train_col, stop_col = st.columns(2)
-        train_col.button("Train", key="train", type="primary", disabled=busy, on_click=start, help=HELP["train"], width="stretch")
-        stop_col.button("Stop", key="stop", disabled=not busy, on_click=stop, help=HELP["stop"], width="stretch")
+        train_col.button(
+            "Train",
+            key="train",
+            type="primary",
+            disabled=busy,
+            on_click=start,
+            help=HELP["train"],
+            width="stretch",
+        )
+        stop_col.button(
+            "Stop", key="stop", disabled=not busy, on_click=stop, help=HELP["stop"], width="stretch"
+        )
         st.button("Reset to default model", key="reset", on_click=reset, help=HELP["reset"], width="stretch")
         for notice in s.take_notices("train"):
             if notice.text != field_error:  # already said under the field
@@ -194,9 +236,11 @@ def training_panel(s: Session) -> None:
         )
         return
     snap = run.read()
-    st.markdown(f"**Run {run.number}** — α = {run.settings['lr']:g}, hidden {run.settings['hidden']}, "
-                f"batch {run.settings['batch_size']}, {OPTIMIZERS[run.settings['optimizer']].lower()}, "
-                f"{run.settings['epochs']} epochs")
+    st.markdown(
+        f"**Run {run.number}** — α = {run.settings['lr']:g}, hidden {run.settings['hidden']}, "
+        f"batch {run.settings['batch_size']}, {OPTIMIZERS[run.settings['optimizer']].lower()}, "
+        f"{run.settings['epochs']} epochs"
+    )
     if snap.status == "waiting":
         next_up = " — you are next" if snap.ahead == 0 else ""
         st.info(
@@ -209,12 +253,17 @@ def training_panel(s: Session) -> None:
             st.progress(0.0, text="Starting…")
         else:
             left = "" if math.isnan(p.seconds_left) else f" · about {_duration(p.seconds_left)} left"
-            st.progress(snap.fraction, text=f"Epoch {p.epoch:.1f} of {run.settings['epochs']} · step {p.step:,} of {p.total_steps:,}{left}")
+            st.progress(
+                snap.fraction,
+                text=f"Epoch {p.epoch:.1f} of {run.settings['epochs']} · step {p.step:,} of {p.total_steps:,}{left}",
+            )
     elif s.last_run_notice is not None:
         getattr(st, s.last_run_notice.kind)(s.last_run_notice.text)
     if snap.curves.steps:
         loss, accuracy = charts.learning_curves(snap.curves, run.settings["epochs"])
-        left, right = layout.row("loss_chart", "accuracy_chart", gap="small")  # side by side, or one above the other
+        left, right = layout.row(
+            "loss_chart", "accuracy_chart", gap="small"
+        )  # side by side, or one above the other
         left.vega_lite_chart(loss, width="stretch")
         right.vega_lite_chart(accuracy, width="stretch")
 
