@@ -143,6 +143,11 @@ def train(
     # and no copy of the model on every step.
     checkpoint = net.copy()
     best_val, best_net, checks_without_gain = math.inf, None, 0
+    # divergence is judged on the batch loss averaged over about SMOOTHED_EXAMPLES
+    # examples: one image's loss above 3 ln 10 is normal (a confident mistake), a
+    # hundred images' mean is not. From batches of that size on, the batch loss itself.
+    smoothing = min(1.0, (config.batch_size or m) / SMOOTHED_EXAMPLES)
+    smoothed = math.log(N_CLASSES)  # before any step: a uniform guess
     start = time.perf_counter()
 
     def finish(status: str, message: str) -> TrainResult:
@@ -164,9 +169,10 @@ def train(
                 if augment is not None:
                     rows = augment(rows, rng)
                 loss, grads = _gradient(net, rows, y[idx])
-            if not math.isfinite(loss) or loss > DIVERGED_LOSS:
+            smoothed += smoothing * (loss - smoothed)
+            if not math.isfinite(smoothed) or smoothed > DIVERGED_LOSS:
                 net.params = checkpoint.params
-                return finish("diverged", _diverged_message(alpha, step, loss))
+                return finish("diverged", _diverged_message(alpha, step, smoothed))
             optimizer.update(net.params, grads, alpha)
             step += 1
             history.step.append(step)
@@ -272,9 +278,11 @@ def _batch_reader(X_rows: np.ndarray, batch_size: int) -> Callable[[np.ndarray],
     )
 
 
-# A network that guesses uniformly has loss ln 10 = 2.30. A batch loss three
-# times that is not noise: the steps overshoot and the loss is climbing.
+# A network that guesses uniformly has loss ln 10 = 2.30. A mean loss three
+# times that, over SMOOTHED_EXAMPLES examples or more, is not noise: the steps
+# overshoot and the loss is climbing.
 DIVERGED_LOSS = 3 * math.log(N_CLASSES)
+SMOOTHED_EXAMPLES = 100
 
 
 def _dead_layer(cache: dict[str, np.ndarray], L: int) -> int | None:

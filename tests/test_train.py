@@ -72,6 +72,21 @@ def test_huge_learning_rate_diverges_and_keeps_last_good_weights(small):
         np.testing.assert_array_equal(net.params[name], initial.params[name])
 
 
+def test_batch_size_1_trains_one_image_at_a_time(mnist):
+    # one image's loss above 3 ln 10 is normal; divergence is judged on the smoothed loss
+    X, y, X_val, y_val = mnist.split(5000)
+    result = train(net10(), X, y, X_val, y_val, TrainConfig(lr=0.01, epochs=1, batch_size=1))
+    assert result.status == "finished", result.message
+    assert max(result.history.train_loss) > 3 * np.log(10)  # single confident mistakes were seen
+    assert result.history.val_accuracy[-1] >= 0.85
+
+
+def test_batch_size_1_still_notices_a_blow_up(small):
+    result = train(net10(), *small, TrainConfig(lr=50, epochs=1, batch_size=1))
+    assert result.status == "diverged"
+    assert result.net.is_finite()
+
+
 def test_dead_relus_are_reported(small):
     # full-batch alpha = 2 does not blow the loss up but kills every hidden unit in a few steps
     result = train(net10(), *small, TrainConfig(lr=2, epochs=20, batch_size=None))
