@@ -28,8 +28,9 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere without installing
 
 from digitnet.data import PIXEL, load_mnist  # noqa: E402
+from digitnet.fast import BLOCK, W_dot, dZ_dot_At  # noqa: E402
 from digitnet.model_io import DEFAULT_MODEL, load  # noqa: E402
-from digitnet.network import BLOCK, Network, W_dot, dZ_dot_At  # noqa: E402
+from digitnet.network import Network  # noqa: E402
 from digitnet.preprocess import from_canvas  # noqa: E402
 from digitnet.train import TrainConfig, _batch_reader, train  # noqa: E402
 
@@ -114,7 +115,7 @@ def flat_loop_seconds(data, fold_scale: bool, epochs: int, batch_size=128, lr=0.
     X, I, columns = rows.T, np.eye(10, dtype=np.float32), np.arange(m)
     blocks = [
         slice(i, i + BLOCK) for i in range(0, m, BLOCK)
-    ]  # OpenBLAS's small-matrix kernel, as in digitnet.network
+    ]  # OpenBLAS's small-matrix kernel, as in digitnet.fast
     scale = PIXEL
     times = []
     for _ in range(epochs):

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .data import DataError, load_mnist
 from .model_io import DEFAULT_MODEL, ModelFileError, load, save
-from .network import N_CLASSES, N_INPUT, Network, parse_hidden
+from .network import N_CLASSES, Network, layer_sizes
+from .settings import parse_hidden
 from .train import Progress, TrainConfig, train
 
 
@@ -144,7 +145,7 @@ def _train(args) -> int:
     )
     data = load_mnist()
     X, y, X_val, y_val = data.split(config.n_val)
-    net = Network.init((N_INPUT, *config.hidden, N_CLASSES), seed=config.seed)
+    net = Network.init(layer_sizes(config.hidden), seed=config.seed)
     log = sys.stderr
     report = _progress_printer(log)
     if args.threads:

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from . import shared
-from .network import N_CLASSES, N_INPUT, Network
+from .network import Network, layer_sizes
 from .train import History, Progress, TrainConfig, TrainResult
 
 log = logging.getLogger(__name__)
@@ -194,9 +194,7 @@ class TrainingJob:
         alive: Callable[[], bool] | None = None,
     ):
         self.config = config
-        self.net = Network.init(
-            (N_INPUT, *config.hidden, N_CLASSES), config.seed
-        )  # its weights follow the worker's
+        self.net = Network.init(layer_sizes(config.hidden), config.seed)  # replaced as the worker learns
         self._data = data
         self._slots = slots
         self._timeout = heartbeat_timeout
@@ -352,9 +350,9 @@ class TrainingJob:
                     for p in steps:
                         self._on_progress(p)
                     if params is not None:
-                        self.net.params = (
-                            params  # one assignment: a prediction sees old or new weights, never a mix
-                        )
+                        # a new network, not new params in the old one: a prediction under way
+                        # keeps the network it started with, never a mix of old and new layers
+                        self.net = Network(self.net.sizes, params)
                 elif kind == "done":
                     return self._result(*payload)
                 else:  # "error": a sentence
@@ -375,7 +373,7 @@ class TrainingJob:
     def _result(
         self, status: str, message: str, seconds: float, epochs: float, params: dict, history: History
     ) -> tuple[str, str]:
-        self.net.params = params
+        self.net = Network(self.net.sizes, params)
         self.result = TrainResult(self.net, history, status, message, seconds, epochs)
         if status == "stopped" and self.abandoned:
             message = f"Stopped because the page was closed; {message[0].lower()}{message[1:]}"
@@ -417,7 +415,7 @@ def check_affordable(config: TrainConfig, n_train: int) -> None:
     """Refuse, with a plain sentence, a training whose single step (or validation
     check) is too much work for one core: train() looks at Stop only between
     steps, and thirty students share the machine."""
-    sizes = (N_INPUT, *config.hidden, N_CLASSES)
+    sizes = layer_sizes(config.hidden)
     weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     batch = n_train if config.batch_size is None else min(config.batch_size, n_train)
     if 2 * config.n_val * weights > MAX_STEP_FLOPS:  # forward pass over the validation set

@@ -15,7 +15,8 @@ from typing import BinaryIO
 import numpy as np
 
 from .data import ASSETS
-from .network import MAX_HIDDEN, MAX_LAYERS, N_CLASSES, N_INPUT, Network
+from .network import N_CLASSES, N_INPUT, Network
+from .settings import MAX_HIDDEN, MAX_LAYERS
 
 FORMAT_VERSION = 1
 DEFAULT_MODEL = ASSETS / "default_model.npz"

@@ -19,17 +19,25 @@ and backward, with Y the one-hot labels (10 x m):
 The same code runs any number of hidden layers (sizes 784, h1, ..., 10): layer l
 has W<l> (n_l x n_{l-1}) and b<l> (n_l x 1); every hidden layer is ReLU and the
 last is softmax. With one hidden layer of 10 it is exactly the notes' network.
+The update W = W - alpha dW is in optim.py.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import numpy as np
 
+# W . A and dZ . A^T, the same numbers as W @ A and dZ @ A.T, faster on a narrow layer
+from .fast import W_dot, dZ_dot_At
+
 N_INPUT = 784  # 28 x 28 pixels, one column per image
 N_CLASSES = 10
+
+
+def layer_sizes(hidden: Sequence[int]) -> tuple[int, ...]:
+    """The layer sizes of a network with these hidden layers: (784, *hidden, 10)."""
+    return (N_INPUT, *(int(n) for n in hidden), N_CLASSES)
 
 
 # -- activations and loss: small pure functions ----------------------------
@@ -41,91 +49,33 @@ def relu(Z: np.ndarray) -> np.ndarray:
 
 def relu_prime(Z: np.ndarray) -> np.ndarray:
     """g'(Z): 1 where the unit fired, 0 elsewhere (0 at Z = 0, as the notes' 'if x <= 0').
-    Booleans, not floats: multiplying by them is the same and saves a pass."""
+    As booleans, which multiply like 1 and 0."""
     return Z > 0
 
 
 def softmax(Z: np.ndarray) -> np.ndarray:
     """e^z_i / sum_j e^z_j per column. Subtracting the column max changes nothing
     mathematically but keeps exp() from overflowing for large scores."""
-    E = Z - Z.max(axis=0, keepdims=True)  # a new array: Z itself is kept (the app shows it)
-    np.exp(E, out=E)  # in place here and below: each pass over the batch is one less array to allocate
-    E /= E.sum(axis=0, keepdims=True)
-    return E
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
 
 
 def one_hot(y: np.ndarray, n_classes: int = N_CLASSES, dtype=np.float32) -> np.ndarray:
     """Labels (m,) -> Y (n_classes x m): y = 4 becomes the column [0 0 0 0 1 0 ...]^T."""
-    return _identity(n_classes, np.dtype(dtype)).take(np.asarray(y), axis=1)  # column k of I is label k
-
-
-@functools.lru_cache(maxsize=8)
-def _identity(n: int, dtype: np.dtype) -> np.ndarray:
-    I = np.eye(n, dtype=dtype)
-    I.flags.writeable = False  # shared between calls
-    return I
+    y = np.asarray(y)
+    Y = np.zeros((n_classes, y.size), dtype=dtype)
+    Y[y, np.arange(y.size)] = 1
+    return Y
 
 
 def cross_entropy(A: np.ndarray, y: np.ndarray) -> float:
-    """Mean of -log(probability given to the true class).
+    """1/m sum of -log(probability given to the true class).
 
     Clipped at 1e-12 so that a probability of exactly 0 gives a large finite loss
     (27.6) instead of inf; a probability of 1 gives 0."""
-    p = A[np.asarray(y), np.arange(A.shape[1])]
-    return float(
-        -np.log(np.maximum(p, 1e-12)).sum() / p.size
-    )  # the mean (ndarray.mean costs 3x more per batch)
-
-
-# -- products over a batch ----------------------------------------------------
-#
-# A narrow layer's products are long and thin: W1 . X is (10 x 784)(784 x m)
-# and dW1 = dZ1 . X^T is (10 x m)(m x 784). OpenBLAS multiplies small products
-# (up to about a million multiply-adds) with a direct kernel that skips the
-# packing its general kernel does, and on these shapes that is 2-3x faster.
-# So for such a layer the m examples are taken BLOCK at a time; each block's
-# product is small, and the result is the same sum. Other layers gain nothing
-# (measured: 32 x 256 and 10 x 10 get slower) and are multiplied whole.
-# (benchmarks/bench.py measures the training step.)
-
-BLOCK = 64
-SMALL_PRODUCT = 1_000_000  # multiply-adds
-NARROW, LONG = 16, 256  # at most 16 units, at least 256 inputs: the shapes where blocks pay
-
-
-@functools.lru_cache(maxsize=64)  # the same few shapes, thousands of steps
-def _example_blocks(n_out: int, n_in: int, m: int) -> tuple[slice, ...] | None:
-    if (
-        n_out > NARROW
-        or n_in < LONG
-        or n_out * n_in * m <= SMALL_PRODUCT
-        or n_out * n_in * BLOCK > SMALL_PRODUCT
-    ):
-        return None
-    return tuple(slice(i, i + BLOCK) for i in range(0, m, BLOCK))
-
-
-def W_dot(W: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """W . A, (n_out x n_in)(n_in x m), a block of examples (columns) at a time."""
-    blocks = _example_blocks(W.shape[0], W.shape[1], A.shape[1])
-    if blocks is None:
-        return W @ A
-    Z = np.empty((W.shape[0], A.shape[1]), dtype=np.result_type(W, A))
-    for cols in blocks:
-        np.matmul(W, A[:, cols], out=Z[:, cols])
-    return Z
-
-
-def dZ_dot_At(dZ: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """dZ . A^T, (n_out x m)(m x n_in): a sum over examples, taken a block at a time."""
-    blocks = _example_blocks(dZ.shape[0], A.shape[0], A.shape[1])
-    if blocks is None:
-        return dZ @ A.T
-    total = dZ[:, blocks[0]] @ A[:, blocks[0]].T
-    part = np.empty_like(total)
-    for cols in blocks[1:]:
-        total += np.matmul(dZ[:, cols], A[:, cols].T, out=part)
-    return total
+    m = A.shape[1]
+    p = A[np.asarray(y), np.arange(m)]
+    return float(-np.log(np.maximum(p, 1e-12)).sum() / m)
 
 
 # -- the network -------------------------------------------------------------
@@ -145,7 +95,7 @@ class Network:
         generator: the same seed gives the same weights."""
         rng = np.random.default_rng(seed)
         params = {}
-        for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
             params[f"W{l}"] = (rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in)).astype(dtype)
             params[f"b{l}"] = np.zeros((n_out, 1), dtype=dtype)
         return cls(sizes, params)
@@ -155,10 +105,6 @@ class Network:
         """Number of layers with weights (the notes' network has L = 2)."""
         return len(self.sizes) - 1
 
-    @property
-    def hidden(self) -> tuple[int, ...]:
-        return self.sizes[1:-1]
-
     def copy(self) -> Network:
         return Network(self.sizes, {k: v.copy() for k, v in self.params.items()})
 
@@ -166,10 +112,10 @@ class Network:
         """Forward propagation. Returns every Z<l> and A<l> (A0 = X), which
         backward needs and which the app shows."""
         cache = {"A0": X}
-        A, params = X, self.params  # one dict for the whole pass, even if the weights are replaced meanwhile
+        A = X
         for l in range(1, self.L + 1):
-            Z = W_dot(params[f"W{l}"], A)  # (n_l x m) = (n_l x n_{l-1})(n_{l-1} x m)
-            Z += params[f"b{l}"]  # + (n_l x 1), the same bias for every column
+            W, b = self.params[f"W{l}"], self.params[f"b{l}"]
+            Z = W_dot(W, A) + b  # (n_l x m) = (n_l x n_{l-1})(n_{l-1} x m) + (n_l x 1), b for every column
             A = softmax(Z) if l == self.L else relu(Z)
             cache[f"Z{l}"], cache[f"A{l}"] = Z, A
         return cache
@@ -192,14 +138,11 @@ class Network:
         dZ = cache[f"A{self.L}"] - Y  # (10 x m)
         for l in range(self.L, 0, -1):
             A_prev = cache[f"A{l - 1}"]
-            dW = grads[f"dW{l}"] = dZ_dot_At(dZ, A_prev)  # (n_l x n_{l-1}) = (n_l x m)(m x n_{l-1})
-            dW /= m
-            db = grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True)  # (n_l x 1)
-            db /= m
+            # 1/m dZ . A^T, the 1/m taken on dZ, the smaller factor
+            grads[f"dW{l}"] = dZ_dot_At(1 / m * dZ, A_prev)  # (n_l x n_{l-1}) = (n_l x m)(m x n_{l-1})
+            grads[f"db{l}"] = 1 / m * dZ.sum(axis=1, keepdims=True)  # (n_l x 1)
             if l > 1:
-                # dZ_{l-1} = W_l^T . dZ_l * g'(Z_{l-1})   (n_{l-1} x m)
-                dZ = self.params[f"W{l}"].T @ dZ
-                dZ *= relu_prime(cache[f"Z{l - 1}"])
+                dZ = self.params[f"W{l}"].T @ dZ * relu_prime(cache[f"Z{l - 1}"])  # (n_{l-1} x m)
         return grads
 
     def loss(self, X: np.ndarray, y: np.ndarray) -> float:
@@ -210,31 +153,3 @@ class Network:
 
     def is_finite(self) -> bool:
         return all(np.isfinite(p).all() for p in self.params.values())
-
-
-def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:
-    """'256,128' -> (256, 128); also accepts a sequence. Raises ValueError with a
-    plain message for anything that is not a list of sizes from 1 to 4096."""
-    if isinstance(text, str):
-        parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
-        try:
-            sizes = tuple(int(p) for p in parts)
-        except ValueError:
-            raise ValueError(
-                f"Hidden layer sizes must be whole numbers separated by commas, like 256,128 (got {text!r})."
-            ) from None
-    else:
-        sizes = tuple(int(n) for n in text)
-    if not sizes:
-        raise ValueError("Give at least one hidden layer size, like 10.")
-    if not all(1 <= n <= MAX_HIDDEN for n in sizes):
-        raise ValueError(
-            f"Each hidden layer needs between 1 and {MAX_HIDDEN} units (got {', '.join(map(str, sizes))})."
-        )
-    if len(sizes) > MAX_LAYERS:
-        raise ValueError(f"At most {MAX_LAYERS} hidden layers (got {len(sizes)}).")
-    return sizes
-
-
-MAX_HIDDEN = 4096  # a 784 x 4096 layer is 13 MB of float32: large, still trainable here
-MAX_LAYERS = 4

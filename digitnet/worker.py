@@ -22,7 +22,7 @@ import time
 
 from . import shared
 from .jobs import limit_blas_threads
-from .network import N_CLASSES, N_INPUT, Network
+from .network import Network, layer_sizes
 from .train import Progress, train
 
 POLL = 0.1  # seconds between progress reports
@@ -53,7 +53,7 @@ def main() -> None:
 
     try:
         X, y, X_val, y_val = (shared.resolve(r) for r in data)
-        net = Network((N_INPUT, *config.hidden, N_CLASSES), params)
+        net = Network(layer_sizes(config.hidden), params)
         pending: list[Progress] = []
         last = {"report": 0.0, "params": 0.0}
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from digitnet import jobs
 from digitnet.jobs import TrainingJob, check_affordable
-from digitnet.network import parse_hidden
+from digitnet.settings import parse_hidden
 from digitnet.train import TrainConfig
 
 from . import charts, layout, resources
