@@ -83,6 +83,18 @@ def _parser() -> argparse.ArgumentParser:
         help="random shifts, rotations, scaling and stroke thickness while training",
     )
     t.add_argument(
+        "--elastic-alpha",
+        type=float,
+        default=0.0,
+        help="elastic distortions of this strength while training, in pixels (Simard et al.: 34; default: 0)",
+    )
+    t.add_argument(
+        "--elastic-sigma",
+        type=float,
+        default=4.0,
+        help="smoothness of the elastic displacement field, in pixels (default: 4, as Simard et al.)",
+    )
+    t.add_argument(
         "--val", type=int, default=5000, help="training images held out for validation (default: 5000)"
     )
     t.add_argument(
@@ -140,6 +152,8 @@ def _train(args) -> int:
         until_convergence=args.until_convergence,
         patience=args.patience,
         augment=args.augment,
+        elastic_alpha=args.elastic_alpha,
+        elastic_sigma=args.elastic_sigma,
         n_val=args.val,
         seed=args.seed,
     )

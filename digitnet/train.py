@@ -33,6 +33,8 @@ class TrainConfig:
     until_convergence: bool = False  # stop once the validation loss stops improving (then keep the best)
     patience: int = 3  # validation checks without improvement before "converged"
     augment: bool = False  # random shifts, rotations, scaling and stroke thickness (digitnet.augment)
+    elastic_alpha: float = 0.0  # strength of elastic distortions in pixels, 0 = none (Simard et al.: 34)
+    elastic_sigma: float = 4.0  # smoothness of their displacement field in pixels (Simard et al.: 4)
     n_val: int = 5000  # examples held out of the 60,000 to watch for over-fitting
     seed: int = 0  # the same seed gives the same initial weights and the same batch order
     eval_every: int = 0  # steps between validation checks inside an epoch (0: only at epoch ends)
@@ -46,6 +48,11 @@ class TrainConfig:
             problems.append(f"train for at least 1 epoch (got {self.epochs})")
         if self.batch_size is not None and not self.batch_size >= 1:
             problems.append(f"the batch size must be at least 1 (got {self.batch_size})")
+        if not (self.elastic_alpha >= 0 and self.elastic_sigma > 0):
+            problems.append(
+                f"elastic distortions need a strength of 0 or more and a smoothness above 0 "
+                f"(got {self.elastic_alpha} and {self.elastic_sigma})"
+            )
         if not self.hidden or min(self.hidden) < 1:
             problems.append(f"every hidden layer needs at least 1 unit (got {self.hidden})")
         if problems:
@@ -312,8 +319,11 @@ def _dead_message(alpha: float, step: int, layer: int) -> str:
 
 
 def _augmenter(config: TrainConfig):
-    if not config.augment:
+    if not config.augment and not config.elastic_alpha:
         return None
     from .augment import Augment  # imported only when asked for
 
-    return Augment()
+    elastic = {"elastic_alpha": config.elastic_alpha, "elastic_sigma": config.elastic_sigma}
+    if config.augment:
+        return Augment(**elastic)
+    return Augment(max_shift=0, max_rotation=0, scale=(1, 1), max_shear=0, thickness_p=0, **elastic)

@@ -70,6 +70,7 @@ def test_diverging_training_says_so(capsys):
         (["--batch-size", "many"], "batch-size"),
         (["--hidden", "0"], "hidden"),
         (["--lr", "0"], "learning rate"),
+        (["--elastic-alpha", "-1"], "elastic"),
     ],
 )
 def test_bad_arguments_get_one_sentence(capsys, args, words):
