@@ -368,3 +368,74 @@ def _mix(a: str, b: str, t: float) -> str:
     """The colour t of the way from a to b (hex)."""
     ca, cb = ([int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in (a, b))
     return "#" + "".join(f"{int(round(u + (v - u) * t)):02x}" for u, v in zip(ca, cb))
+
+
+# -- the class board (ui/board.py) ---------------------------------------------------------
+
+ALPHA_AXIS = {
+    "field": "alpha",
+    "type": "quantitative",
+    "title": "learning rate α (log scale)",
+    "scale": {"type": "log", "domain": [0.0007, 15], "nice": False},
+    "axis": {"values": [0.001, 0.01, 0.1, 1, 10], "format": "~g"},
+}
+
+
+def _colour(by: str, domain: list[str]) -> dict:
+    return {"field": by, "type": "nominal", "sort": domain, "scale": {"domain": domain, "range": RUN_COLOURS}}
+
+
+def _accuracy_axis(rows: list[dict]) -> dict:
+    return {
+        "field": "accuracy",
+        "type": "quantitative",
+        "title": "validation accuracy",
+        "scale": {"domain": [_floor(r["accuracy"] for r in rows), 1]},
+        "axis": {"format": "%"},
+    }
+
+
+def class_accuracy(rows: list[dict], by: str, domain: list[str], height: int = 420) -> dict:
+    """Every run of the class as a point: validation accuracy against α, coloured by `by`
+    (batch size or optimiser); a run still training is a hollow circle; the selected one is big."""
+    points = {
+        "mark": {"type": "point", "size": 160, "strokeWidth": 3, "opacity": 0.9},
+        "encoding": {
+            "x": ALPHA_AXIS,
+            "y": _accuracy_axis(rows),
+            "color": _colour(by, domain),
+            "fill": {
+                "condition": {"test": "datum.finished", "field": by, "type": "nominal", "sort": domain},
+                "value": "transparent",
+            },
+            "size": {"condition": {"test": "datum.selected", "value": 600}, "value": 160},
+            "tooltip": [
+                {"field": "name", "type": "nominal"},
+                {"field": "alpha", "type": "quantitative", "title": "α", "format": "~g"},
+                {"field": by, "type": "nominal"},
+                {"field": "status", "type": "nominal"},
+                {"field": "accuracy", "type": "quantitative", "format": ".1%"},
+            ],
+        },
+    }
+    return _chart(rows, height, title="What the class found: accuracy against α", layer=[points])
+
+
+def class_curves(rows: list[dict], by: str, domain: list[str], height: int = 420) -> dict:
+    """Every run's validation accuracy curve, thin; the selected run's thick, on top."""
+    encoding = {
+        "x": {"field": "epoch", "type": "quantitative", "title": "epoch", "scale": {"domainMin": 0}},
+        "y": _accuracy_axis(rows),
+        "color": _colour(by, domain),
+        "detail": {"field": "run", "type": "nominal"},
+    }
+    thin_lines = {
+        "mark": {"type": "line", "strokeWidth": 1.5, "opacity": 0.55, "clip": True},
+        "encoding": encoding,
+    }
+    thick = {
+        "transform": [{"filter": "datum.selected"}],
+        "mark": {"type": "line", "strokeWidth": 6, "clip": True, "point": {"size": 60}},
+        "encoding": {**encoding, "tooltip": [{"field": "name", "type": "nominal"}]},
+    }
+    return _chart(rows, height, title="Every run's accuracy as it learns", layer=[thin_lines, thick])

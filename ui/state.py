@@ -43,6 +43,7 @@ class Run:
     settings: dict  # what the sidebar said: lr, epochs, batch_size, hidden, optimizer, seed, augment
     job: TrainingJob | None
     snapshot: Snapshot | None = None  # the last one read
+    stored: int | None = None  # its row in the store (ui/keep.py), once written there
 
     @property
     def label(self) -> str:
@@ -84,6 +85,10 @@ class Session:
     drawing: Preprocessed | None = None  # what the network is reading now
     upload_cache: tuple[str, object] | None = None  # (file id, Preprocessed or error sentence)
     evaluations: dict[int, Evaluation] = field(default_factory=dict)
+    # what survives a reload (ui/keep.py): this browser's number in the store, once it has kept something
+    student: int | None = None
+    stored_model: int = 0  # the version of the model in use last written there
+    restored: bool = False  # the store was read for this browser's earlier runs
     # a Stop callback and the live panel's timed rerun may both settle the same run
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -140,16 +145,8 @@ def settle(s: Session) -> bool:
             return False
         run.job = None
     kind = {"finished": "success", "converged": "success", "stopped": "warning"}.get(snap.status, "error")
-    if snap.status in ("finished", "converged", "stopped") and snap.curves.steps > 0:
-        meta = {
-            "config": job.config.to_dict(),
-            "status": snap.status,
-            "val_accuracy": run.final_val_accuracy(),
-            "train_seconds": round(snap.seconds, 3),
-            "epochs": round(float(snap.curves.epoch[-1]), 3),
-            "created_by": "DigitNet app",
-        }
-        s.model = Model(job.net, meta, f"run {run.number}")
+    if gives_model(snap):
+        s.model = Model(job.net, model_meta(job, snap, run.final_val_accuracy()), f"run {run.number}")
         text = f"Run {run.number}: {snap.message} Your drawings are now read by this network."
     elif snap.status == "diverged":
         text = f"Run {run.number}: {snap.message} You keep {s.model.name}."
@@ -158,6 +155,23 @@ def settle(s: Session) -> bool:
     s.last_run_notice = Notice(kind, text)
     _forget_old_evaluations(s)
     return True
+
+
+def gives_model(snap: Snapshot) -> bool:
+    """Whether a run that ended leaves a network to use (not one that diverged, failed or never stepped)."""
+    return snap.status in ("finished", "converged", "stopped") and snap.curves.steps > 0
+
+
+def model_meta(job: TrainingJob, snap: Snapshot, val_accuracy: float | None) -> dict:
+    """What a run's model file says about how it was made."""
+    return {
+        "config": job.config.to_dict(),
+        "status": snap.status,
+        "val_accuracy": val_accuracy,
+        "train_seconds": round(snap.seconds, 3),
+        "epochs": round(float(snap.curves.epoch[-1]), 3),
+        "created_by": "DigitNet app",
+    }
 
 
 def _forget_old_evaluations(s: Session) -> None:

@@ -13,7 +13,7 @@ from digitnet.jobs import TrainingJob, check_affordable
 from digitnet.settings import parse_hidden
 from digitnet.train import TrainConfig
 
-from . import charts, layout, resources
+from . import charts, keep, layout, resources
 from .state import Run, Session, default, session, settle
 
 LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # a log scale
@@ -38,6 +38,7 @@ HELP = {
     "seed": "The random start: the initial weights and the order of the batches. The same seed and settings give the same run.",
     "augment": "Show the network slightly shifted, rotated, resized, thicker or thinner versions of the digits, "
     "so it copes better with real handwriting. Training takes a little longer.",
+    "name": "How the class board (the teacher's page) shows your runs. Left empty, you are 'Student' and a number.",
     "train": "Train a new network from random weights with these settings. Your drawing is read by it as it learns.",
     "stop": "Stop the training now; the network keeps what it has learnt so far.",
     "reset": "Go back to the pretrained network the app started with.",
@@ -50,6 +51,9 @@ def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
     busy = s.active_run is not None
     with st.sidebar:
         st.header("Train")
+        st.text_input(
+            "Your name", key=keep.NAME, max_chars=40, on_change=keep.name_changed, help=HELP["name"]
+        )
         st.select_slider(
             "Learning rate",
             LEARNING_RATES,
@@ -180,6 +184,7 @@ def start() -> None:
     s.runs.append(run)
     s.last_run_notice = None
     run.job.start()
+    keep.track(s, run)  # on the class board as it trains, and back after a reload
     run.read()
     if isinstance(st.session_state.get("compare"), list):  # show the new run in the comparison too
         st.session_state["compare"] = [*st.session_state["compare"], run.label]

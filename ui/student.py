@@ -1,0 +1,72 @@
+"""The student's page, "Draw and train": draw a digit, watch the network read it, train your own live.
+
+A thin page over digitnet/ (the network, training, preprocessing): its parts are
+in the other modules of ui/, one concern per module.
+"""
+
+import streamlit as st
+
+from . import (
+    compare,
+    draw,
+    evaluation,
+    identity,
+    inside,
+    keep,
+    layout,
+    model_file,
+    resources,
+    state,
+    training,
+)
+
+VIEWS = ["Look inside", "Compare runs", "Test set"]
+CSS = (
+    "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"  # less empty space above the title, for a projector
+    + layout.CSS  # rows that wrap: each part's minimum width
+    # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
+    + "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
+    + identity.CSS
+)
+
+
+def live(s: state.Session, every: float | None) -> None:
+    """Redrawn several times a second while a run trains: the prediction (with the
+    weights as they are now) and the run's progress and curves."""
+    if state.settle(s) or training.live_every(s) != every:
+        st.rerun()  # a run ended or started training: redraw the whole page (model, buttons, run list, pace)
+    draw.prediction_panel(s)
+    training.training_panel(s)
+
+
+def page() -> None:
+    st.html(f"<style>{CSS}</style>")
+    resources.process_setup()
+    s = state.session()
+    keep.restore(s)  # once per session: a reload brings this browser's runs back
+    state.settle(s)
+    keep.save_model(s)
+    data_slot = training.sidebar(s)
+    model_file.sidebar(s)
+
+    st.title("DigitNet")
+    st.markdown(
+        "Draw a digit and watch a small neural network — the one in the notes, written in NumPy — read it. "
+        "Then train your own in the sidebar and see it learn while you draw."
+    )
+    left, right = layout.row(
+        300, "live_panel", gap="medium"
+    )  # the canvas keeps its 280 px; the panel wraps below when narrow
+    with left:
+        draw.input_panel(s)
+    with right:
+        every = training.live_every(s)
+        st.fragment(live, run_every=every, key="live")(s, every)
+    training.dataset_status(data_slot)
+
+    tabs = st.tabs(VIEWS, key="view", on_change="rerun", bind="query-params")
+    for tab, show in zip(tabs, (inside.inside_tab, compare.compare_tab, evaluation.test_tab)):
+        if tab.open:
+            with tab:
+                show(s)
+    identity.remember()  # last: its hidden element leaves no gap above the page
