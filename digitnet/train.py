@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -82,15 +82,44 @@ class Progress:
 
 @dataclass
 class History:
-    """Curves: the training loss per step, validation loss and accuracy per check."""
+    """The learning curves: the training loss after every step, the validation loss
+    and accuracy at every check. One record from the loop to the charts: a worker
+    sends the entries since its last report (`since`), the app adds them (`extend`)."""
 
     step: list[int] = field(default_factory=list)
-    epoch: list[float] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
+    epoch: list[float] = field(default_factory=list)  # epochs done after each step, fractional
+    train_loss: list[float] = field(default_factory=list)  # the loss of that step's batch
     val_step: list[int] = field(default_factory=list)
     val_epoch: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def checks(self) -> int:
+        return len(self.val_loss)
+
+    def since(self, steps: int, checks: int) -> History:
+        """The entries after the first `steps` steps and `checks` validation checks, as a new History."""
+        return History(
+            self.step[steps:],
+            self.epoch[steps:],
+            self.train_loss[steps:],
+            self.val_step[checks:],
+            self.val_epoch[checks:],
+            self.val_loss[checks:],
+            self.val_accuracy[checks:],
+        )
+
+    def extend(self, more: History) -> None:
+        for f in fields(self):
+            getattr(self, f.name).extend(getattr(more, f.name))
+
+    def copy(self) -> History:
+        return self.since(0, 0)
 
 
 @dataclass
@@ -123,114 +152,165 @@ def train(
     config: TrainConfig,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    history: History | None = None,
 ) -> TrainResult:
     """Train `net` in place. Images come as rows (m x 784), either floats in
     [0, 1] or the files' uint8 pixels (scaled as they are read); each batch is
-    transposed to the notes' X (784 x m) without a copy."""
+    transposed to the notes' X (784 x m) without a copy. The curves are appended
+    to `history` if given (a caller can read it from on_progress), else to a new one."""
     if net.sizes[0] != N_INPUT or net.sizes[-1] != N_CLASSES:
         raise ValueError(f"The network must map {N_INPUT} pixels to {N_CLASSES} classes, not {net.sizes}.")
-    rng = np.random.default_rng(config.seed + 1)  # +1: batch order independent of the initial weights
-    augment = _augmenter(config)
-    optimizer = make_optimizer(config.optimizer, config.momentum)
-    m = len(y)
-    steps_per_epoch = (
-        1 if config.batch_size is None or config.batch_size >= m else math.ceil(m / config.batch_size)
-    )
-    total_steps = steps_per_epoch * config.epochs
-    history, step, alpha = History(), 0, config.lr
-    if X_val_rows.dtype == np.uint8:
-        X_val_rows = to_unit(X_val_rows)
-    if steps_per_epoch == 1:  # full batch, taken PART examples at a time; pixels scaled into one reused array
-        part = np.empty((min(PART, m), X_rows.shape[1]), np.float32) if X_rows.dtype == np.uint8 else None
-    else:
-        read_batch = _batch_reader(X_rows, config.batch_size)
-    # the weights at the last healthy validation check (at first, the initial
-    # ones): what a run that blows up falls back to. Checked weights, not merely
-    # the previous step's, which may already be far off when the loss explodes;
-    # and no copy of the model on every step.
-    checkpoint = net.copy()
-    best_val, best_net, checks_without_gain = math.inf, None, 0
-    # divergence is judged on the batch loss averaged over about SMOOTHED_EXAMPLES
-    # examples: one image's loss above 3 ln 10 is normal (a confident mistake), a
-    # hundred images' mean is not. From batches of that size on, the batch loss itself.
-    smoothing = min(1.0, (config.batch_size or m) / SMOOTHED_EXAMPLES)
-    smoothed = math.log(N_CLASSES)  # before any step: a uniform guess
-    start = time.perf_counter()
+    run = _Run(net, X_rows, y, X_val_rows, y_val, config, history or History())
+    status, message = run.loop(on_progress or (lambda p: None), should_stop or (lambda: False))
+    return TrainResult(net, run.history, status, message, run.seconds(), run.epochs_done())
 
-    def finish(status: str, message: str) -> TrainResult:
-        if best_net is not None and status in ("converged", "finished"):
-            net.params = best_net.params  # keep the best weights seen, not the last
-        return TrainResult(net, history, status, message, time.perf_counter() - start, step / steps_per_epoch)
 
-    for epoch in range(config.epochs):
-        for idx in batches(m, config.batch_size, rng):
-            if should_stop is not None and should_stop():
-                return finish(
-                    "stopped",
-                    f"Stopped after {step} steps ({step / steps_per_epoch:.2f} epochs); the weights learnt so far are kept.",
-                )
-            if idx is None:
-                loss, grads = _full_batch_gradient(net, X_rows, y, augment, rng, part)
-            else:
-                rows = read_batch(idx)
-                if augment is not None:
-                    rows = augment(rows, rng)
-                loss, grads = _gradient(net, rows, y[idx])
-            smoothed += smoothing * (loss - smoothed)
-            if not math.isfinite(smoothed) or smoothed > DIVERGED_LOSS:
-                net.params = checkpoint.params
-                return finish("diverged", _diverged_message(alpha, step, smoothed))
-            optimizer.update(net.params, grads, alpha)
-            step += 1
-            history.step.append(step)
-            history.epoch.append(step / steps_per_epoch)
-            history.train_loss.append(loss)
-            val_loss = val_acc = None
-            end_of_epoch = step % steps_per_epoch == 0
-            if end_of_epoch or (config.eval_every and step % config.eval_every == 0):
-                val_cache = net.forward(X_val_rows.T)
-                P_val = val_cache[f"A{net.L}"]
-                val_loss, val_acc = cross_entropy(P_val, y_val), float((P_val.argmax(axis=0) == y_val).mean())
-                dead = _dead_layer(val_cache, net.L)
-                if dead is not None:
-                    net.params = checkpoint.params
-                    return finish("diverged", _dead_message(alpha, step, dead))
-                checkpoint = net.copy()
-                history.val_step.append(step)
-                history.val_epoch.append(step / steps_per_epoch)
-                history.val_loss.append(val_loss)
-                history.val_accuracy.append(val_acc)
-            if on_progress is not None:
+class _Run:
+    """One training's state: the step, alpha, the curves, and the weights to fall back on."""
+
+    def __init__(self, net, X_rows, y, X_val_rows, y_val, config: TrainConfig, history: History):
+        self.net, self.config = net, config
+        self.m = len(y)
+        # seed + 1: the batch order independent of the initial weights
+        self.rng = np.random.default_rng(config.seed + 1)
+        self.gradient = _gradient_of_batches(net, X_rows, y, config, self.rng)
+        self.optimizer = make_optimizer(config.optimizer, config.momentum)
+        self.X_val = (to_unit(X_val_rows) if X_val_rows.dtype == np.uint8 else X_val_rows).T
+        self.y_val = y_val
+        self.steps_per_epoch = 1 if config.batch_size is None else math.ceil(self.m / config.batch_size)
+        self.total_steps = self.steps_per_epoch * config.epochs
+        self.step, self.alpha, self.history = 0, config.lr, history
+        # The weights at the last healthy validation check (at first, the initial
+        # ones): what a run that blows up falls back to. Checked weights, not merely
+        # the previous step's, which may already be far off when the loss explodes;
+        # and no copy of the model on every step.
+        self.checkpoint = net.copy()
+        # divergence is judged on the batch loss averaged over about SMOOTHED_EXAMPLES
+        # examples: one image's loss above 3 ln 10 is normal (a confident mistake), a
+        # hundred images' mean is not. From batches of that size on, the batch loss itself.
+        self.smoothing = min(1.0, (config.batch_size or self.m) / SMOOTHED_EXAMPLES)
+        self.smoothed = math.log(N_CLASSES)  # before any step: a uniform guess
+        self.best_val, self.best_net, self.checks_without_gain = math.inf, None, 0
+        self.start = time.perf_counter()
+
+    def loop(
+        self, on_progress: Callable[[Progress], None], should_stop: Callable[[], bool]
+    ) -> tuple[str, str]:
+        """The notes' "repeat until convergence { W = W - alpha dW ... }". Returns how it ended:
+        (status, one sentence)."""
+        config, net = self.config, self.net
+        for epoch in range(1, config.epochs + 1):
+            for idx in batches(self.m, config.batch_size, self.rng):
+                if should_stop():
+                    return "stopped", self._stopped_message()
+                loss, grads = self.gradient(idx)
+                self.smoothed += self.smoothing * (loss - self.smoothed)
+                if not math.isfinite(self.smoothed) or self.smoothed > DIVERGED_LOSS:
+                    net.params = self.checkpoint.params
+                    return "diverged", _diverged_message(self.alpha, self.step, self.smoothed)
+                self.optimizer.update(net.params, grads, self.alpha)
+                self.step += 1
+                self.history.step.append(self.step)
+                self.history.epoch.append(self.epochs_done())
+                self.history.train_loss.append(loss)
+                val_loss = val_accuracy = None
+                if self._check_due():
+                    val_loss, val_accuracy, dead = self._validate()
+                    if dead is not None:
+                        net.params = self.checkpoint.params
+                        return "diverged", _dead_message(self.alpha, self.step, dead)
                 on_progress(
                     Progress(
-                        step,
-                        total_steps,
-                        step / steps_per_epoch,
-                        alpha,
+                        self.step,
+                        self.total_steps,
+                        self.epochs_done(),
+                        self.alpha,
                         loss,
                         val_loss,
-                        val_acc,
-                        time.perf_counter() - start,
+                        val_accuracy,
+                        self.seconds(),
                     )
                 )
-        alpha *= config.lr_decay
-        if config.until_convergence:
-            # the notes' "repeat until convergence", made precise: stop when the
-            # validation loss has not improved by 0.1% for `patience` epochs
-            if val_loss < best_val * 0.999:
-                best_val, best_net, checks_without_gain = val_loss, net.copy(), 0
-            else:
-                checks_without_gain += 1
-                if checks_without_gain >= config.patience:
-                    return finish(
-                        "converged",
-                        f"Converged after {epoch + 1} epochs: the validation loss stopped improving (best {best_val:.4f}).",
-                    )
-    took = time.perf_counter() - start
-    return finish(
-        "finished",
-        f"Trained {config.epochs} epoch{'s' * (config.epochs != 1)} in {f'{took:.1f} s' if took >= 0.1 else 'under 0.1 s'}.",
-    )
+            self.alpha *= config.lr_decay
+            if config.until_convergence and self._converged():
+                net.params = self.best_net.params  # the best weights seen, not the last
+                return "converged", (
+                    f"Converged after {epoch} epochs: the validation loss stopped improving "
+                    f"(best {self.best_val:.4f})."
+                )
+        if self.best_net is not None:
+            net.params = self.best_net.params
+        took = self.seconds()
+        return "finished", (
+            f"Trained {config.epochs} epoch{'s' * (config.epochs != 1)} in "
+            f"{f'{took:.1f} s' if took >= 0.1 else 'under 0.1 s'}."
+        )
+
+    def _check_due(self) -> bool:
+        """A validation check at the end of every epoch, and every `eval_every` steps if set."""
+        every = self.config.eval_every
+        return self.step % self.steps_per_epoch == 0 or bool(every and self.step % every == 0)
+
+    def _validate(self) -> tuple[float, float, int | None]:
+        """Loss and accuracy on the validation set, recorded in the history; and the
+        first dead hidden layer, if any (then nothing is recorded)."""
+        cache = self.net.forward(self.X_val)
+        dead = _dead_layer(cache, self.net.L)
+        A = cache[f"A{self.net.L}"]
+        val_loss, val_accuracy = cross_entropy(A, self.y_val), float((A.argmax(axis=0) == self.y_val).mean())
+        if dead is None:
+            self.checkpoint = self.net.copy()
+            h = self.history
+            h.val_step.append(self.step)
+            h.val_epoch.append(self.epochs_done())
+            h.val_loss.append(val_loss)
+            h.val_accuracy.append(val_accuracy)
+        return val_loss, val_accuracy, dead
+
+    def _converged(self) -> bool:
+        """The notes' "until convergence", made precise: the validation loss has not
+        improved by 0.1% for `patience` epochs. Keeps the best weights seen."""
+        val_loss = self.history.val_loss[-1]
+        if val_loss < self.best_val * 0.999:
+            self.best_val, self.best_net, self.checks_without_gain = val_loss, self.net.copy(), 0
+        else:
+            self.checks_without_gain += 1
+        return self.checks_without_gain >= self.config.patience
+
+    def _stopped_message(self) -> str:
+        return (
+            f"Stopped after {self.step} steps ({self.epochs_done():.2f} epochs); "
+            "the weights learnt so far are kept."
+        )
+
+    def epochs_done(self) -> float:
+        return self.step / self.steps_per_epoch
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def _gradient_of_batches(
+    net: Network, X_rows: np.ndarray, y: np.ndarray, config: TrainConfig, rng: np.random.Generator
+) -> Callable[[np.ndarray | None], tuple[float, dict[str, np.ndarray]]]:
+    """gradient(idx): the loss and its gradient over the examples idx (a mini-batch),
+    or over all of them (idx None: the notes' full batch)."""
+    augment = _augmenter(config)
+    if config.batch_size is None or config.batch_size >= len(y):
+        # pixels are scaled into one array kept for the whole training
+        part = (
+            np.empty((min(PART, len(y)), X_rows.shape[1]), np.float32) if X_rows.dtype == np.uint8 else None
+        )
+        return lambda idx: _full_batch_gradient(net, X_rows, y, augment, rng, part)
+    read_batch = _batch_reader(X_rows, config.batch_size)
+
+    def gradient(idx: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        rows = read_batch(idx)
+        if augment is not None:
+            rows = augment(rows, rng)
+        return _gradient(net, rows, y[idx])
+
+    return gradient
 
 
 def _gradient(net: Network, rows: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
@@ -305,16 +385,16 @@ def _dead_layer(cache: dict[str, np.ndarray], L: int) -> int | None:
 def _diverged_message(alpha: float, step: int, loss: float) -> str:
     what = "became infinite" if not math.isfinite(loss) else f"jumped to {loss:.1f} (a guess is 2.3)"
     return (
-        f"Training diverged at step {step + 1}: with learning rate {alpha:g} each step overshoots and the loss {what}. "
-        f"The last good weights are kept; try a smaller learning rate."
+        f"Training diverged at step {step + 1}: with learning rate {alpha:g} each step overshoots "
+        f"and the loss {what}. The last good weights are kept; try a smaller learning rate."
     )
 
 
 def _dead_message(alpha: float, step: int, layer: int) -> str:
     return (
-        f"Training broke down at step {step}: with learning rate {alpha:g} every unit of hidden layer {layer} "
-        f'stopped firing ("dead ReLUs"), so the network can no longer learn. The last good weights are kept; '
-        f"try a smaller learning rate."
+        f"Training broke down at step {step}: with learning rate {alpha:g} every unit of hidden layer "
+        f'{layer} stopped firing ("dead ReLUs"), so the network can no longer learn. The last good weights '
+        "are kept; try a smaller learning rate."
     )
 
 

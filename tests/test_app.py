@@ -178,7 +178,7 @@ def test_a_tiny_run_trains_is_listed_and_becomes_the_model(app):
     assert run.number == 1 and run.job is None and run.snapshot.status == "finished"
     assert s.model.name == "run 1" and s.model.net.sizes == (784, 8, 10)
     assert any("Run 1: Trained 1 epoch" in t for t in texts(app.success))
-    assert run.snapshot.curves.steps == 108 and len(run.snapshot.curves.val_accuracy) >= 5
+    assert run.snapshot.history.steps == 108 and len(run.snapshot.history.val_accuracy) >= 5
     assert run.final_val_accuracy() > 0.7
     assert len(app.get("vega_lite_chart")) >= 3  # probabilities, loss, accuracy
     app.session_state["view"] = "Compare runs"
@@ -192,7 +192,7 @@ def test_stop_keeps_what_was_learnt_and_is_harmless_twice(app):
     run = train(app, wait=False)
     assert run.job is not None
     for _ in range(50):  # let it learn a little
-        if run.job.snapshot().curves.steps > 100:
+        if run.job.snapshot().history.steps > 100:
             break
         run.job.join(0.05)
     app.run()
@@ -398,18 +398,19 @@ def test_missing_mnist_still_lets_people_draw(monkeypatch, tmp_path, mnist):
 
 
 def test_a_queued_run_says_how_many_are_ahead(app, monkeypatch, mnist):
-    from digitnet import jobs
+    from digitnet.jobs import slots as machine
+    from digitnet.jobs.job import TrainingJob
     from digitnet.train import TrainConfig
 
-    slots = jobs.Slots(1)
-    monkeypatch.setattr(jobs, "SLOTS", slots)
+    slots = machine.Slots(1)
+    monkeypatch.setattr(machine, "machine_slots", lambda: slots)
     small = (
         mnist.train_images[:2000],
         mnist.train_labels[:2000],
         mnist.train_images[-500:],
         mnist.train_labels[-500:],
     )
-    other = jobs.TrainingJob(
+    other = TrainingJob(
         TrainConfig(hidden=(8,), epochs=1000, batch_size=8, n_val=500), small, slots=slots
     ).start()
     try:

@@ -8,18 +8,21 @@ import re
 import numpy as np
 import pytest
 
-from digitnet.jobs import Curves
+from digitnet.train import History
 from ui import charts
 
 
 def curves(n=50, k=5):
-    epoch = np.arange(1, n + 1) / 10
-    return Curves(
-        epoch,
-        np.linspace(2.3, 0.4, n),
-        epoch[:: n // k][:k],
-        np.linspace(2.2, 0.5, k),
-        np.linspace(0.3, 0.9, k),
+    steps = np.arange(1, n + 1)
+    checks = steps[:: n // k][:k]
+    return History(
+        steps.tolist(),
+        (steps / 10).tolist(),
+        np.linspace(2.3, 0.4, n).tolist(),
+        checks.tolist(),
+        (checks / 10).tolist(),
+        np.linspace(2.2, 0.5, k).tolist(),
+        np.linspace(0.3, 0.9, k).tolist(),
     )
 
 
@@ -64,7 +67,7 @@ def test_every_encoded_field_is_a_plain_name_present_in_the_data(name):
 
 def test_a_diverged_loss_is_left_out_of_the_line_not_sent_as_nan():
     c = curves()
-    c = Curves(c.epoch, np.r_[c.train_loss[:-1], np.nan], c.val_epoch, c.val_loss, c.val_accuracy)
+    c.train_loss[-1] = float("nan")
     loss, _ = charts.learning_curves(c, epochs=10)
     json.dumps(loss, allow_nan=False)
 
@@ -75,7 +78,7 @@ def test_a_long_runs_validation_curves_are_bucket_means_drawn_without_dots():
     validation = [row for row in loss["layer"][0]["data"]["values"] if row["set"] == "validation"]
     points = accuracy["layer"][0]["data"]["values"]
     assert len(validation) == len(points) == charts.VAL_POINTS
-    assert points[0]["accuracy"] == pytest.approx(c.val_accuracy[: 500 // charts.VAL_POINTS].mean(), abs=1e-3)
+    assert points[0]["accuracy"] == pytest.approx(np.mean(c.val_accuracy[: 500 // charts.VAL_POINTS]), abs=1e-3)
     assert accuracy["layer"][0]["mark"]["point"] is False
     _, short = charts.learning_curves(curves(), epochs=10)  # 5 checks: every one shown, as a dot
     assert len(short["layer"][0]["data"]["values"]) == 5 and short["layer"][0]["mark"]["point"]

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from digitnet.explain import thin
-from digitnet.jobs import Curves
+from digitnet.train import History
 
 FONT = 15  # axis and legend lettering, for a projector
 ACCENT = "#e4572e"  # the network's answer
@@ -161,7 +161,7 @@ def layer_bars(values: np.ndarray, x_title: str, y_title: str, height: int) -> d
     )
 
 
-def learning_curves(curves: Curves, epochs: float, height: int = 300) -> tuple[dict, dict]:
+def learning_curves(curves: History, epochs: float, height: int = 300) -> tuple[dict, dict]:
     """Loss (training and validation) and validation accuracy against epochs, on an
     x axis that already spans the whole run, so the curves grow into it."""
     x, y = thin(curves.epoch, curves.train_loss, 200)  # bucket means: the batch noise smoothed
@@ -248,7 +248,7 @@ COMPARE = {
 }
 
 
-def compare(curves_by_label: dict[str, Curves], metric: str, height: int = 440) -> dict:
+def compare(curves_by_label: dict[str, History], metric: str, height: int = 440) -> dict:
     """Several runs' curves on one picture, one colour per run."""
     title, field, fmt = COMPARE[metric]
     rows, tops = [], []

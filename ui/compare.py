@@ -51,7 +51,7 @@ def compare_tab(s: Session) -> None:
         key="compare_metric",
         help="Validation numbers are measured on 5,000 digits the network never trains on; the training loss on each batch it trains on.",
     )
-    curves = {label: snaps[label].curves for label in chosen if label in snaps}
+    curves = {label: snaps[label].history for label in chosen if label in snaps}
     if curves:
         st.vega_lite_chart(charts.compare(curves, metric), width="stretch")
     else:

@@ -18,7 +18,8 @@ import streamlit as st
 
 from digitnet import model_io, store
 from digitnet.explain import thin
-from digitnet.jobs import Curves, Snapshot, TrainingJob
+from digitnet.jobs.job import Snapshot, TrainingJob
+from digitnet.train import History
 
 from . import identity
 from .state import Model, Run, Session, gives_model, model_meta
@@ -67,13 +68,20 @@ def restore(s: Session) -> None:
 
 
 def _snapshot(r: store.StoredRun) -> Snapshot:
-    empty, v, t = np.zeros(0), r.val, r.train
-    curves = Curves(
-        t.get("epoch", empty),
-        t.get("train_loss", empty),
-        v.get("val_epoch", empty),
-        v.get("val_loss", empty),
-        v.get("val_accuracy", empty),
+    v, t = r.val, r.train
+
+    def kept(part: dict, name: str) -> list[float]:
+        return np.asarray(part.get(name, ()), dtype=float).tolist()
+
+    # the store keeps the curves thinned to bucket means, by epoch: their step numbers are not kept
+    curves = History(
+        [],
+        kept(t, "epoch"),
+        kept(t, "train_loss"),
+        [],
+        kept(v, "val_epoch"),
+        kept(v, "val_loss"),
+        kept(v, "val_accuracy"),
     )
     status, message = r.status, r.message
     if status in store.ACTIVE:  # still training elsewhere (another server process): not followed here
@@ -134,7 +142,7 @@ def _follow(db: store.Store, who: int, rid: int, job: TrainingJob) -> None:
 
 
 def _fields(job: TrainingJob, snap: Snapshot, done: bool) -> dict:
-    c = snap.curves
+    c = snap.history
     val_epoch, val_loss = thin(c.val_epoch, c.val_loss, VAL_POINTS)
     _, val_accuracy = thin(c.val_epoch, c.val_accuracy, VAL_POINTS)
     fields = {

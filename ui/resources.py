@@ -8,17 +8,17 @@ import dataclasses
 import streamlit as st
 
 from digitnet import data as _data
-from digitnet import shared
 from digitnet.data import FILES, MNIST, DataError, load_mnist
 from digitnet.explain import Evaluation, evaluate
-from digitnet.jobs import limit_blas_threads
+from digitnet.jobs import shared
+from digitnet.jobs.budget import limit_blas_threads
 from digitnet.model_io import DEFAULT_MODEL, ModelFileError, load
 from digitnet.network import Network
 
 
 @st.cache_resource(show_spinner=False)
 def process_setup() -> bool:
-    """Once per process: NumPy's BLAS on one thread (see digitnet.jobs)."""
+    """Once per process: NumPy's BLAS on one thread (see digitnet.jobs.budget)."""
     limit_blas_threads(1)
     return True
 

@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from digitnet.explain import Evaluation
-from digitnet.jobs import Snapshot, TrainingJob
+from digitnet.jobs.job import Snapshot, TrainingJob
 from digitnet.network import Network
 from digitnet.preprocess import Preprocessed
 
@@ -62,7 +62,7 @@ class Run:
         return self.snapshot
 
     def final_val_accuracy(self) -> float | None:
-        acc = self.snapshot.curves.val_accuracy if self.snapshot else ()
+        acc = self.snapshot.history.val_accuracy if self.snapshot else ()
         return float(acc[-1]) if len(acc) else None
 
 
@@ -159,7 +159,7 @@ def settle(s: Session) -> bool:
 
 def gives_model(snap: Snapshot) -> bool:
     """Whether a run that ended leaves a network to use (not one that diverged, failed or never stepped)."""
-    return snap.status in ("finished", "converged", "stopped") and snap.curves.steps > 0
+    return snap.status in ("finished", "converged", "stopped") and snap.history.steps > 0
 
 
 def model_meta(job: TrainingJob, snap: Snapshot, val_accuracy: float | None) -> dict:
@@ -169,7 +169,7 @@ def model_meta(job: TrainingJob, snap: Snapshot, val_accuracy: float | None) -> 
         "status": snap.status,
         "val_accuracy": val_accuracy,
         "train_seconds": round(snap.seconds, 3),
-        "epochs": round(float(snap.curves.epoch[-1]), 3),
+        "epochs": round(float(snap.history.epoch[-1]), 3),
         "created_by": "DigitNet app",
     }
 

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from digitnet import jobs
-from digitnet.jobs import TrainingJob, check_affordable
+from digitnet.jobs import slots
+from digitnet.jobs.budget import check_affordable
+from digitnet.jobs.job import TrainingJob
 from digitnet.settings import parse_hidden
 from digitnet.train import TrainConfig
 
@@ -179,7 +180,7 @@ def start() -> None:
     except ValueError as e:
         s.notify("error", str(e))
         return
-    job = TrainingJob(config, (X, y, X_val, y_val), slots=jobs.SLOTS, alive=_page_connected())
+    job = TrainingJob(config, (X, y, X_val, y_val), slots=slots.machine_slots(), alive=_page_connected())
     run = Run(len(s.runs) + 1, chosen, job)
     s.runs.append(run)
     s.last_run_notice = None
@@ -248,9 +249,10 @@ def training_panel(s: Session) -> None:
     )
     if snap.status == "waiting":
         next_up = " — you are next" if snap.ahead == 0 else ""
+        n = slots.machine_slots().n
         st.info(
             f"Waiting for a free training slot: {snap.ahead} ahead of you{next_up}. This computer trains "
-            f"{jobs.SLOTS.n} network{'s' * (jobs.SLOTS.n != 1)} at a time; yours starts by itself. You can keep drawing."
+            f"{n} network{'s' * (n != 1)} at a time; yours starts by itself. You can keep drawing."
         )
     elif snap.status == "running":
         p = snap.progress
@@ -264,8 +266,8 @@ def training_panel(s: Session) -> None:
             )
     elif s.last_run_notice is not None:
         getattr(st, s.last_run_notice.kind)(s.last_run_notice.text)
-    if snap.curves.steps:
-        loss, accuracy = charts.learning_curves(snap.curves, run.settings["epochs"])
+    if snap.history.steps:
+        loss, accuracy = charts.learning_curves(snap.history, run.settings["epochs"])
         left, right = layout.row(
             "loss_chart", "accuracy_chart", gap="small"
         )  # side by side, or one above the other

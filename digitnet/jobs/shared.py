@@ -1,6 +1,6 @@
 """Arrays that several processes read without each holding a copy.
 
-The app trains networks in worker processes (digitnet.jobs), and every
+The app trains networks in worker processes (digitnet.jobs.worker), and every
 training reads the same 55,000 images (43 MB of pixels). `share()` puts such
 arrays into one block of shared memory, once per server; `ref()` of an array
 that lies in such a block is a small picklable note (block name, offset,
@@ -26,9 +26,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 _ALIGN = 64  # every array starts on a cache line
-_created: list[
-    tuple[shared_memory.SharedMemory, int]
-] = []  # (block, address) made here, kept for the process's life
+# (block, address) of the blocks made here, kept for the process's life
+_created: list[tuple[shared_memory.SharedMemory, int]] = []
 _attached: dict[str, shared_memory.SharedMemory] = {}  # blocks mapped from another process
 
 
@@ -101,17 +100,6 @@ def _attach(name: str) -> shared_memory.SharedMemory:
 
         resource_tracker.unregister(block._name, "shared_memory")
     return block
-
-
-def detach() -> None:
-    """Unmap the blocks this process attached to (a worker, before it exits).
-    The arrays resolved from them must no longer be used."""
-    for block in _attached.values():
-        try:
-            block.close()
-        except BufferError:  # an array still points into it; the OS unmaps at exit anyway
-            pass
-    _attached.clear()
 
 
 def _unlink(block: shared_memory.SharedMemory) -> None:
