@@ -36,24 +36,21 @@ Coordinates used throughout: ``x`` is the column and ``y`` is the row of a
 28x28 image, pixel centres are at integers 0..27, so the image centre is
 (13.5, 13.5).  ``y`` points *down*, as on screen.
 
-Speed (the training loop calls this for every mini-batch): about 2 ms per
-batch of 128 on one core, i.e. about 0.8-1.1 s for all 60,000 training images
-(batch sizes 128-1000 all land in that range).
-See ``python -m digitnet.augment`` for a quick benchmark.
+The training loop calls this for every mini-batch; benchmarks/augment_speed.py
+times it.
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .data import SIDE
 from .elastic import displacement_fields
 
-SIDE = 28  # MNIST images are 28 x 28
 N_PIXELS = SIDE * SIDE
-CENTER = (SIDE - 1) / 2.0  # 13.5: the middle between pixel centres 0 and 27
+MIDDLE = (SIDE - 1) / 2.0  # 13.5: the middle between pixel centres 0 and 27 (what rotations turn about)
 
 # Images are warped in chunks of this many: the ~10 scratch arrays of a chunk
 # (~0.8 MB each) stay cache-friendly and memory stays bounded even if someone
@@ -82,7 +79,7 @@ def affine_matrices(
     shear=0.0,
     shift_x=0.0,
     shift_y=0.0,
-    center: float = CENTER,
+    center: float = MIDDLE,
 ) -> np.ndarray:
     """Forward affine matrices, shape (b, 2, 3), from per-image parameters.
 
@@ -139,43 +136,36 @@ def _invert(A: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- #
 # Warping (inverse map + bilinear gather)
 # --------------------------------------------------------------------------- #
-class _Workspace:
-    """Scratch buffers for ``_warp_chunk``, reused across calls.
+class Workspace:
+    """Scratch arrays for the warp, kept by a caller that warps batch after batch
+    (each Augment has its own): allocated afresh for every mini-batch, they made
+    the warp two to three times slower (the memory went back to the system and
+    was faulted in again). They only grow, up to _CHUNK images."""
 
-    Why: the warp needs ~10 temporary (b, 784) arrays.  Allocating them afresh
-    for every mini-batch made glibc hand the memory back to the OS and
-    page-fault it in again each time, which roughly doubled the run time
-    (2.5 ms vs 1.2 ms per batch of 128).  Buffers are per thread (the app may
-    train in a background thread) and only grow, up to ``_CHUNK`` images.
-    """
+    def __init__(self) -> None:
+        self.n = 0
 
-    def __init__(self, n: int) -> None:
-        self.n = n
-        # Zero border is never written, so it stays zero between calls.
-        self.padded = np.zeros((n, _PSIDE, _PSIDE), dtype=np.float32)
-        f = lambda: np.empty((n, N_PIXELS), dtype=np.float32)  # noqa: E731
-        self.sx, self.sy, self.x0, self.y0 = f(), f(), f(), f()
-        self.v00, self.v01, self.v10, self.v11 = f(), f(), f(), f()
-        self.idx = np.empty((n, N_PIXELS), dtype=np.int32)
-        self.base = (np.arange(n, dtype=np.int32) * _PSIZE + (_PAD_LO * _PSIDE + _PAD_LO))[:, None]
-
-
-_local = threading.local()
+    def fit(self, b: int) -> Workspace:
+        if b > self.n:
+            self.n = b
+            # the zero border is never written, so it stays zero between calls
+            self.padded = np.zeros((b, _PSIDE, _PSIDE), dtype=np.float32)
+            f = lambda: np.empty((b, N_PIXELS), dtype=np.float32)  # noqa: E731
+            self.sx, self.sy, self.x0, self.y0 = f(), f(), f(), f()
+            self.v00, self.v01, self.v10, self.v11 = f(), f(), f(), f()
+            self.idx = np.empty((b, N_PIXELS), dtype=np.int32)
+            self.base = (np.arange(b, dtype=np.int32) * _PSIZE + (_PAD_LO * _PSIDE + _PAD_LO))[:, None]
+        return self
 
 
-def _workspace(b: int) -> _Workspace:
-    ws = getattr(_local, "ws", None)
-    if ws is None or ws.n < b:
-        ws = _local.ws = _Workspace(b)
-    return ws
-
-
-def _warp_chunk(X: np.ndarray, inv: np.ndarray, out: np.ndarray, disp: np.ndarray | None = None) -> None:
+def _warp_chunk(
+    X: np.ndarray, inv: np.ndarray, out: np.ndarray, disp: np.ndarray | None, ws: Workspace
+) -> None:
     """Warp (b, 784) float32 images with inverse matrices inv (b, 2, 3) into
     ``out`` (b, 784) float32, each source position moved further by disp
     (b, 2, 784: dx, dy in pixels) if given.  b <= _CHUNK."""
     b = X.shape[0]
-    ws = _workspace(b)
+    ws = ws.fit(b)
     padded = ws.padded[:b]
     padded[:, _PAD_LO : _PAD_LO + SIDE, _PAD_LO : _PAD_LO + SIDE] = X.reshape(b, SIDE, SIDE)
     flat = padded.reshape(-1)
@@ -243,7 +233,12 @@ def _warp_chunk(X: np.ndarray, inv: np.ndarray, out: np.ndarray, disp: np.ndarra
     np.add(v11, v01, out=out)
 
 
-def affine_batch(X_rows: np.ndarray, A: np.ndarray, displacement: np.ndarray | None = None) -> np.ndarray:
+def affine_batch(
+    X_rows: np.ndarray,
+    A: np.ndarray,
+    displacement: np.ndarray | None = None,
+    workspace: Workspace | None = None,
+) -> np.ndarray:
     """Apply forward affine matrices to a batch of images.
 
     X_rows: (b, 784) images (28x28 row-major).
@@ -251,6 +246,7 @@ def affine_batch(X_rows: np.ndarray, A: np.ndarray, displacement: np.ndarray | N
        source to destination pixel positions (see ``affine_matrices``).
     displacement: optional (b, 2, 784) source offsets dx, dy added after the
        affine map, i.e. output pixel p reads A^-1(p) + d(p) (``digitnet.elastic``).
+    workspace: scratch arrays to reuse from call to call (a new one if None).
     Returns a new (b, 784) float32 array; pixels mapped from outside the image
     are 0.  Bilinear interpolation, so an integer shift is exact.
     """
@@ -263,10 +259,11 @@ def affine_batch(X_rows: np.ndarray, A: np.ndarray, displacement: np.ndarray | N
         raise ValueError(f"A must have shape (2, 3) or ({b}, 2, 3), got {A.shape}")
     inv = _invert(A)
     out = np.empty((b, N_PIXELS), dtype=np.float32)
+    workspace = workspace or Workspace()
     for start in range(0, b, _CHUNK):
         stop = min(start + _CHUNK, b)
         disp = None if displacement is None else displacement[start:stop]
-        _warp_chunk(X[start:stop], inv[start:stop], out[start:stop], disp)
+        _warp_chunk(X[start:stop], inv[start:stop], out[start:stop], disp, workspace)
     return out
 
 
@@ -360,6 +357,7 @@ class Augment:
     # sigma, the smoothness of the field.  Simard et al. (2003): alpha 34, sigma 4.
     elastic_alpha: float = 0.0
     elastic_sigma: float = 4.0
+    workspace: Workspace = field(default_factory=Workspace, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         lo, hi = self.scale
@@ -423,27 +421,6 @@ class Augment:
                 X[down] = thin(X[down], strength[down])
 
         # 2) one random affine warp per image, and the elastic displacement
-        out = affine_batch(X, A, disp)  # always a new array
+        out = affine_batch(X, A, disp, self.workspace)  # always a new array
         np.clip(out, 0.0, 1.0, out=out)  # bilinear rounding can overshoot by an ulp
         return out.astype(out_dtype, copy=False)
-
-
-def _benchmark(n: int = 60_000, batch: int = 128, seed: int = 0) -> None:
-    import time
-
-    rng = np.random.default_rng(seed)
-    X = rng.random((n, N_PIXELS), dtype=np.float32)
-    aug = Augment()
-    aug(X[:batch], rng)  # warm-up
-    t = time.perf_counter()
-    for i in range(0, n, batch):
-        aug(X[i : i + batch], rng)
-    dt = time.perf_counter() - t
-    print(f"{n} images in batches of {batch}: {dt:.3f} s ({dt / (n / batch) * 1e3:.2f} ms per batch)")
-
-
-if __name__ == "__main__":  # python -m digitnet.augment  -> quick speed check
-    import sys
-
-    for bs in (int(a) for a in (sys.argv[1:] or ["128", "256", "1000"])):
-        _benchmark(batch=bs)

@@ -18,11 +18,12 @@ import numpy as np
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 MNIST_DIR = ASSETS / "mnist"
+SIDE = 28  # every MNIST image is SIDE x SIDE pixels
 
 # name -> (shape given by the IDX header, SHA-256 of the uncompressed bytes)
 FILES = {
     "train-images-idx3-ubyte.gz": (
-        (60000, 28, 28),
+        (60000, SIDE, SIDE),
         "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     ),
     "train-labels-idx1-ubyte.gz": (
@@ -30,7 +31,7 @@ FILES = {
         "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
     ),
     "t10k-images-idx3-ubyte.gz": (
-        (10000, 28, 28),
+        (10000, SIDE, SIDE),
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     ),
     "t10k-labels-idx1-ubyte.gz": (

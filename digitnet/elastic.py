@@ -29,7 +29,8 @@ import functools
 
 import numpy as np
 
-SIDE = 28  # MNIST images are 28 x 28
+from .data import SIDE
+
 TRUNCATE = 4.0  # the Gaussian is cut at 4 sigma (as SciPy's gaussian_filter); the rest weighs < 1e-4
 
 

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import to_unit
+from .data import SIDE, to_unit
 from .network import N_CLASSES, Network
 from .npzfile import NpzError, read
 
-SIDE = 28
 MAX_DIGITS = 2000  # a class drawing for an hour makes a few hundred; 2000 images are 1.5 MB
 MAX_BYTES = 4 * 2**20  # the file (compressed)
 WHAT = "My digits file"

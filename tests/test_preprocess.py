@@ -17,8 +17,16 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digitnet import preprocess as P
-from digitnet.preprocess import Preprocessed, PreprocessError, from_bytes, from_canvas, from_image, to_mnist
+from digitnet.preprocess import (
+    Preprocessed,
+    PreprocessError,
+    from_bytes,
+    from_canvas,
+    from_image,
+    to_mnist,
+    upload,
+)
+from digitnet.preprocess import mnist as P
 
 MNIST_IMAGES = Path(__file__).resolve().parent.parent / "assets" / "mnist" / "t10k-images-idx3-ubyte.gz"
 
@@ -454,7 +462,7 @@ def test_exif_rotated_jpeg(mnist):
 def test_big_jpeg_is_decoded_small_and_bbox_is_in_full_size_pixels(monkeypatch):
     ink = drawn([[(600, 300), (1800, 300), (1000, 1700)]], 80, size=(2400, 2000))
     data = encode(Image.fromarray(255 - ink).convert("RGB"), "JPEG", quality=90)
-    monkeypatch.setattr(P, "MAX_PIXELS", 1_500_000)  # 4.8 MP: over the limit as stored ...
+    monkeypatch.setattr(upload, "MAX_PIXELS", 1_500_000)  # 4.8 MP: over the limit as stored ...
     r = from_bytes(data)  # ... but libjpeg decodes it at half size
     assert r.has_ink
     rows, cols = np.flatnonzero((ink > 128).any(1)), np.flatnonzero((ink > 128).any(0))
@@ -497,7 +505,7 @@ def test_truncated_png(mnist):
 
 
 def test_oversized_file_is_refused_before_decoding(monkeypatch):
-    monkeypatch.setattr(P, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(upload, "MAX_FILE_BYTES", 1000)
     with pytest.raises(PreprocessError, match="too large"):
         from_bytes(b"\x00" * 1001)
 
