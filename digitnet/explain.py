@@ -3,7 +3,7 @@
 Reading one drawing (the preprocessed image, every layer's numbers, the
 answer and how sure it is), the test-set evaluation (accuracy, confusion
 matrix, the misread digits), the first layer's weights as pictures, and long
-curves thinned for plotting. The app only lays these out; the tests call them
+curves as bucket means for plotting. The app only lays these out; the tests call them
 directly (a test cannot draw on the canvas, but it can hand over its pixels).
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .network import N_CLASSES, Network
-from .preprocess import Preprocessed, from_bytes, from_canvas
+from .preprocess import Preprocessed
 
 LOW_CONFIDENCE = 0.5  # below this top probability the app says the network is unsure
 
@@ -63,16 +63,6 @@ def read(net: Network, pre: Preprocessed) -> Reading:
     return Reading(pre, cache, cache[f"A{net.L}"][:, 0].copy())
 
 
-def read_canvas(net: Network, rgba: np.ndarray | None) -> Reading:
-    """The drawing path of the app: canvas pixels (HxWx4) -> 28x28 -> the network."""
-    return read(net, from_canvas(rgba))
-
-
-def read_upload(net: Network, data: bytes) -> Reading:
-    """An uploaded picture; raises PreprocessError (one plain sentence) if it cannot be read."""
-    return read(net, from_bytes(data))
-
-
 # -- the test set ----------------------------------------------------------------
 
 
@@ -103,11 +93,6 @@ def evaluate(net: Network, X_rows: np.ndarray, y: np.ndarray, batch: int = 2000)
 
 
 # -- pictures ----------------------------------------------------------------------
-
-
-def upscale(image: np.ndarray, factor: int) -> np.ndarray:
-    """Nearest neighbour: every pixel becomes a factor x factor square, so pixels stay visible."""
-    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
 def diverging(values: np.ndarray, limit: float | np.ndarray | None = None) -> np.ndarray:
@@ -144,7 +129,7 @@ def weight_grid(
     return grid
 
 
-def thin(x: np.ndarray, y: np.ndarray, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+def bucket_means(x: np.ndarray, y: np.ndarray, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
     """At most n points of a long curve: means over equal buckets (which also smooths
     the noise of mini-batch losses); short curves are returned as they are."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)

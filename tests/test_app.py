@@ -1,7 +1,7 @@
 """The Streamlit page, driven without a browser by streamlit.testing.v1.AppTest.
 
 AppTest cannot draw on the canvas (a custom component): the drawing path is a
-plain function, digitnet.explain.read_canvas, tested here on synthetic canvas
+plain function, read(net, from_canvas(pixels)) as ui/draw.py calls it, tested here on synthetic canvas
 pixels; the page's prediction panel is tested through the picture upload,
 which feeds the same panel."""
 
@@ -17,10 +17,10 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from digitnet import data as data_module
-from digitnet.explain import read_canvas
+from digitnet.explain import read
 from digitnet.model_io import DEFAULT_MODEL, load, to_bytes
 from digitnet.network import Network
-from digitnet.preprocess import PreprocessError, from_bytes
+from digitnet.preprocess import PreprocessError, from_bytes, from_canvas
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -129,16 +129,18 @@ def test_page_opens_with_the_default_model_and_asks_for_a_drawing(app):
 
 def test_the_drawing_path_reads_canvas_pixels(mnist):
     net, _ = load(DEFAULT_MODEL)
-    right = sum(read_canvas(net, canvas_rgba(mnist, i)).digit == mnist.test_labels[i] for i in range(20))
+    right = sum(
+        read(net, from_canvas(canvas_rgba(mnist, i))).digit == mnist.test_labels[i] for i in range(20)
+    )
     assert right >= 18
-    empty = read_canvas(net, np.zeros((280, 280, 4), np.uint8))
+    empty = read(net, from_canvas(np.zeros((280, 280, 4), np.uint8)))
     assert not empty.has_ink and empty.digit is None and "empty" in empty.sentence()
     dot = np.zeros((280, 280, 4), np.uint8)
     dot[138:142, 138:142] = 255
-    assert not read_canvas(net, dot).has_ink
+    assert not read(net, from_canvas(dot)).has_ink
     white = np.full((280, 280, 4), 255, np.uint8)  # the whole canvas painted white
-    assert not read_canvas(net, white).has_ink
-    reading = read_canvas(net, canvas_rgba(mnist, 0))
+    assert not read(net, from_canvas(white)).has_ink
+    reading = read(net, from_canvas(canvas_rgba(mnist, 0)))
     assert reading.proba.shape == (10,) and abs(reading.proba.sum() - 1) < 1e-5
     assert reading.cache["A0"].shape == (784, 1) and reading.cache[f"A{net.L}"].shape == (10, 1)
 

@@ -13,7 +13,6 @@ import math
 import os
 import time
 
-import pandas as pd
 import streamlit as st
 
 from digitnet import store
@@ -130,22 +129,20 @@ def _live() -> None:
     left, right = st.columns(2)
     left.vega_lite_chart(charts.class_accuracy(points, by, domain), width="stretch")
     right.vega_lite_chart(charts.class_curves(curves, by, domain), width="stretch")
-    shown = pd.DataFrame(
-        [
-            {
-                "name": r["name"],
-                "α": f"{r['alpha']:g}",
-                "batch": r["batch"],
-                "hidden": r["hidden"],
-                "optimiser": r["optimiser"],
-                "epochs": r["epochs"],
-                "status": r["status"],
-                "accuracy": val_accuracy_text(r["accuracy"]),
-                "time": f"{r['seconds']:.0f} s",
-            }
-            for r in table
-        ]
-    )
+    shown = [  # one row per run
+        {
+            "name": r["name"],
+            "α": f"{r['alpha']:g}",
+            "batch": r["batch"],
+            "hidden": r["hidden"],
+            "optimiser": r["optimiser"],
+            "epochs": r["epochs"],
+            "status": r["status"],
+            "accuracy": val_accuracy_text(r["accuracy"]),
+            "time": f"{r['seconds']:.0f} s",
+        }
+        for r in table
+    ]
     st.dataframe(
         shown,
         hide_index=True,

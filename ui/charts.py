@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from digitnet.explain import thin
+from digitnet.explain import bucket_means
 from digitnet.train import History
 
 FONT = 15  # axis and legend lettering, for a projector
@@ -164,9 +164,13 @@ def layer_bars(values: np.ndarray, x_title: str, y_title: str, height: int) -> d
 def learning_curves(curves: History, epochs: float, height: int = 300) -> tuple[dict, dict]:
     """Loss (training and validation) and validation accuracy against epochs, on an
     x axis that already spans the whole run, so the curves grow into it."""
-    x, y = thin(curves.epoch, curves.train_loss, 200)  # bucket means: the batch noise smoothed
-    vx, vy = thin(curves.val_epoch, curves.val_loss, VAL_POINTS)  # a long run checks hundreds of times:
-    _, va = thin(curves.val_epoch, curves.val_accuracy, VAL_POINTS)  # its dots would merge into a thick band
+    x, y = bucket_means(curves.epoch, curves.train_loss, 200)  # bucket means: the batch noise smoothed
+    vx, vy = bucket_means(
+        curves.val_epoch, curves.val_loss, VAL_POINTS
+    )  # a long run checks hundreds of times:
+    _, va = bucket_means(
+        curves.val_epoch, curves.val_accuracy, VAL_POINTS
+    )  # its dots would merge into a thick band
     loss = _rows(x.tolist(), y.tolist(), "loss", set="training") + _rows(
         vx.tolist(), vy.tolist(), "loss", set="validation"
     )
@@ -254,9 +258,9 @@ def compare(curves_by_label: dict[str, History], metric: str, height: int = 440)
     rows, tops = [], []
     for label, c in curves_by_label.items():
         if field == "train_loss":
-            x, y = thin(c.epoch, c.train_loss, 200)
+            x, y = bucket_means(c.epoch, c.train_loss, 200)
         else:
-            x, y = thin(c.val_epoch, getattr(c, field), 2 * VAL_POINTS)  # a wider chart
+            x, y = bucket_means(c.val_epoch, getattr(c, field), 2 * VAL_POINTS)  # a wider chart
         y = y.tolist()
         tops += y
         rows += _rows(x.tolist(), y, title, run=label)

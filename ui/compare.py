@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from . import charts
@@ -17,24 +16,22 @@ def compare_tab(s: Session) -> None:
         )
         return
     snaps = {run.label: run.read() for run in s.runs}
-    table = pd.DataFrame(
-        [
-            {
-                "run": run.number,
-                "learning rate": f"{run.settings['lr']:g}",
-                "epochs": run.settings["epochs"],
-                "batch size": str(run.settings["batch_size"]),
-                "hidden": run.settings["hidden"],
-                "optimiser": run.settings["optimizer"],
-                "seed": run.settings["seed"],
-                "augment": "yes" if run.settings["augment"] else "no",
-                "status": snaps[run.label].status,
-                "validation accuracy": val_accuracy_text(run.final_val_accuracy()),
-                "time": f"{snaps[run.label].seconds:.1f} s",
-            }
-            for run in s.runs
-        ]
-    )
+    table = [  # one row per run
+        {
+            "run": run.number,
+            "learning rate": f"{run.settings['lr']:g}",
+            "epochs": run.settings["epochs"],
+            "batch size": str(run.settings["batch_size"]),
+            "hidden": run.settings["hidden"],
+            "optimiser": run.settings["optimizer"],
+            "seed": run.settings["seed"],
+            "augment": "yes" if run.settings["augment"] else "no",
+            "status": snaps[run.label].status,
+            "validation accuracy": val_accuracy_text(run.final_val_accuracy()),
+            "time": f"{snaps[run.label].seconds:.1f} s",
+        }
+        for run in s.runs
+    ]
     st.dataframe(table, hide_index=True, width="stretch")
     labels = list(snaps)
     chosen = st.multiselect(

@@ -4,7 +4,6 @@ numbers for the current drawing, and the first layer's weights as pictures."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from digitnet.explain import Reading, diverging, read, weight_grid
@@ -140,9 +139,12 @@ def _layer_numbers(reading: Reading, l: int, L: int, kind: str) -> None:
     values = reading.cache[f"{kind}{l}"][:, 0]
     if l == L and kind == "A":
         z = reading.cache[f"Z{L}"][:, 0]
-        table = pd.DataFrame(
-            {"digit": range(10), "score z": z, "e^z (relative)": np.exp(z - z.max()), "probability a": values}
-        )
+        table = {
+            "digit": list(range(10)),
+            "score z": z,
+            "e^z (relative)": np.exp(z - z.max()),
+            "probability a": values,
+        }
         st.dataframe(
             table,
             hide_index=True,

@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 
 from digitnet import model_io, store
-from digitnet.explain import thin
+from digitnet.explain import bucket_means
 from digitnet.jobs.job import Snapshot, TrainingJob
 from digitnet.train import History
 
@@ -143,8 +143,8 @@ def _follow(db: store.Store, who: int, rid: int, job: TrainingJob) -> None:
 
 def _fields(job: TrainingJob, snap: Snapshot, done: bool) -> dict:
     c = snap.history
-    val_epoch, val_loss = thin(c.val_epoch, c.val_loss, VAL_POINTS)
-    _, val_accuracy = thin(c.val_epoch, c.val_accuracy, VAL_POINTS)
+    val_epoch, val_loss = bucket_means(c.val_epoch, c.val_loss, VAL_POINTS)
+    _, val_accuracy = bucket_means(c.val_epoch, c.val_accuracy, VAL_POINTS)
     fields = {
         "status": snap.status,
         "message": snap.message,
@@ -153,7 +153,7 @@ def _fields(job: TrainingJob, snap: Snapshot, done: bool) -> dict:
         "val": {"val_epoch": val_epoch, "val_loss": val_loss, "val_accuracy": val_accuracy},
     }
     if done:
-        epoch, train_loss = thin(c.epoch, c.train_loss, TRAIN_POINTS)
+        epoch, train_loss = bucket_means(c.epoch, c.train_loss, TRAIN_POINTS)
         fields["train"] = {"epoch": epoch, "train_loss": train_loss}
         if gives_model(snap):
             fields["weights"] = model_io.to_bytes(job.net, model_meta(job, snap, fields["accuracy"]))
