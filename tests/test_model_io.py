@@ -102,3 +102,151 @@ def test_another_zip_based_format_is_refused():
 def test_missing_path(tmp_path):
     with pytest.raises(ModelFileError, match="No model file"):
         load(tmp_path / "nope.npz")
+
+
+# -- files built to hurt: too large inside, too many entries, numbers that overflow ----------
+
+
+def npy_header(shape, dtype="<f4") -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def bomb(W1_header: bytes, zeros: int) -> bytes:
+    """A good model whose W1 entry is a header followed by `zeros` zero bytes, deflated
+    (a thousand to one): a small file that inflates to far more than it says."""
+    buffer = io.BytesIO()
+    arrays = good_arrays()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, a in arrays.items():
+            if name != "W1":
+                z.writestr(name + ".npy", _npy(a))
+        with z.open("W1.npy", "w", force_zip64=True) as f:
+            f.write(W1_header)
+            chunk = bytes(2**20)
+            for _ in range(zeros // 2**20):
+                f.write(chunk)
+    return buffer.getvalue()
+
+
+def _npy(a) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, a)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "header,words",
+    [
+        (npy_header((10, 784)), "more or less data than its header says"),  # a W1 header, then 64 MB
+        (npy_header((10, 784 * 100_000)), "W1 has shape 10 x 78400000"),  # a header that says so
+        (npy_header((300_000_000,), "<f8"), "W1 has shape 300000000"),
+    ],
+)
+def test_a_zip_bomb_is_refused_before_it_is_inflated(header, words):
+    import tracemalloc
+
+    data = bomb(header, 64 * 2**20)
+    assert len(data) < 2 * 2**20  # the file is small
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=words):
+            load(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * 2**20, peak  # a few MB, not the 64 MB the entry inflates to
+
+
+def test_the_total_of_the_arrays_is_capped_from_their_headers(monkeypatch):
+    # the layer-size limits alone allow 400 MB (784-4096-4096-4096-4096-10 in float64); the cap is lower
+    from digitnet import model_io
+
+    monkeypatch.setattr(model_io, "MAX_UNCOMPRESSED", 1000)
+    reads, read = [], model_io._data
+    monkeypatch.setattr(model_io, "_data", lambda zf, info: reads.append(info.filename) or read(zf, info))
+    with pytest.raises(ModelFileError, match="DigitNet loads at most"):
+        load(to_bytes(Network.init((784, 10, 10))))
+    assert reads == ["meta.npy"]  # no weight was inflated
+
+
+def test_a_file_listing_many_entries_is_refused_before_they_are_read():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for i in range(5000):
+            z.writestr(f"{i}.npy", b"")
+    with pytest.raises(ModelFileError, match="5000 entries"):
+        load(buffer.getvalue())
+
+
+def test_huge_metadata_is_refused_unread():
+    with pytest.raises(ModelFileError, match="no DigitNet metadata"):
+        load(with_(meta=np.array("x" * 200_000)))
+
+
+@pytest.mark.parametrize(
+    "W2,words",
+    [
+        (np.full((10, 10), 1e300), "beyond float32's range"),  # float64 that float32 cannot hold
+        (np.full((10, 10), 3e38, np.float32), "infinite values"),  # finite, but the forward pass overflows
+    ],
+)
+def test_weights_that_cannot_give_finite_answers_are_refused(W2, words):
+    with pytest.raises(ModelFileError, match=words):
+        load(with_(W2=W2))
+
+
+def test_a_weight_that_overflows_only_for_some_drawings_is_refused(mnist):
+    # the top-left pixel is 0 in every MNIST digit, so a few test images would not show it; a drawing may
+    W1 = Network.init((784, 10, 10)).params["W1"]
+    W1[:, 0] = 1e38
+    assert np.isfinite(
+        Network((784, 10, 10), {**good_net_params(), "W1": W1}).predict_proba(mnist.test_images[:50].T)
+    ).all()
+    with pytest.raises(ModelFileError, match="infinite values"):
+        load(with_(W1=W1))
+
+
+def good_net_params():
+    return {k: v for k, v in good_arrays().items() if k != "meta"}
+
+
+def test_every_model_that_loads_reads_test_digits_with_finite_numbers(mnist):
+    for scale in (1, 1e3, 1e6):
+        params = {k: v * np.float32(scale) for k, v in good_net_params().items()}
+        try:
+            net, _ = load(with_(**params))
+        except ModelFileError:
+            continue
+        assert np.isfinite(net.predict_proba(mnist.test_images[:100].T)).all(), scale
+
+
+def test_numbers_in_the_metadata_are_kept_only_when_they_can_be_true():
+    meta = {
+        "format": "digitnet",
+        "format_version": 1,
+        "sizes": [784, 10, 10],
+        "test_accuracy": 5.0,
+        "val_accuracy": 0.9,
+        "epochs": -3,
+        "train_seconds": "fast",
+    }
+    _, loaded = load(with_(meta=np.array(json.dumps(meta))))
+    assert loaded["test_accuracy"] is None and loaded["epochs"] is None and loaded["train_seconds"] is None
+    assert loaded["val_accuracy"] == 0.9
+
+
+def test_big_endian_and_fortran_ordered_arrays_load_as_they_are():
+    arrays = good_arrays()
+    W1 = arrays["W1"]
+    _, _ = load(with_(W1=np.asfortranarray(W1).astype(">f4")))
+    net, _ = load(with_(W1=np.asfortranarray(W1).astype(">f8")))
+    np.testing.assert_array_equal(net.params["W1"], W1)
+
+
+def test_messages_quote_at_most_a_little_of_the_file():
+    meta = {"format": "digitnet", "format_version": "9" * 10_000, "sizes": [784, 10, 10]}
+    with pytest.raises(ModelFileError) as refused:
+        load(with_(meta=np.array(json.dumps(meta))))
+    assert len(str(refused.value)) < 200
