@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 import time
@@ -140,7 +141,43 @@ def _batch_size(text: str) -> int | None:
         raise ValueError(f"--batch-size takes a whole number or 'all' (got {text!r}).") from None
 
 
+def _check_train_flags(args) -> None:
+    """Every flag, before any work: a mistake is found in a second, not after training."""
+    problems = [
+        (not 1 <= args.val <= N_TRAIN - 1, f"--val takes from 1 to {N_TRAIN - 1:,} images (got {args.val})"),
+        (
+            not 0 < args.lr_decay <= 1,
+            f"--lr-decay takes a number above 0 and at most 1 (got {args.lr_decay:g})",
+        ),
+        (
+            not 0 <= args.momentum < 1,
+            f"--momentum takes a number from 0 up to, not including, 1 (got {args.momentum:g})",
+        ),
+        (args.epochs < 1, f"--epochs takes a whole number from 1 (got {args.epochs})"),
+        (args.patience < 1, f"--patience takes a whole number from 1 (got {args.patience})"),
+        (args.seed < 0, f"--seed takes a whole number from 0 (got {args.seed})"),
+        (
+            args.threads is not None and args.threads < 1,
+            f"--threads takes a whole number from 1 (got {args.threads})",
+        ),
+    ]
+    for wrong, sentence in problems:
+        if wrong:
+            raise ValueError(sentence + ".")
+    if args.out is not None:
+        if args.out.is_dir():
+            raise ValueError(
+                f"--out names a folder ({args.out}); give a file name such as {args.out / 'model.npz'}."
+            )
+        if not args.out.parent.is_dir():
+            raise ValueError(f"--out: the folder {args.out.parent} does not exist.")
+
+
+N_TRAIN = 60_000  # MNIST's training images: the validation set is cut from them
+
+
 def _train(args) -> int:
+    _check_train_flags(args)
     config = TrainConfig(
         hidden=parse_hidden(args.hidden),
         lr=args.lr,
@@ -189,7 +226,7 @@ def _train(args) -> int:
         save(net, args.out, meta)
         print(f"Saved {args.out}", file=log)
     if args.json:
-        print(json.dumps(summary))
+        print(_json(summary))
     return 0 if result.status != "diverged" else 1
 
 
@@ -219,8 +256,37 @@ def _progress_printer(stream):
     return report
 
 
+def _json(obj) -> str:
+    """Valid JSON always: a number that is not finite (NaN, infinity) is written as null."""
+
+    def finite(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [finite(v) for v in value]
+        return value
+
+    return json.dumps(finite(obj), allow_nan=False)
+
+
+def _load(path: Path):
+    """The model at path; refused with a sentence that names the file (and how to
+    restore the shipped one)."""
+    try:
+        return load(path)
+    except ModelFileError as e:
+        if Path(path).resolve() != DEFAULT_MODEL.resolve():
+            raise ModelFileError(e if str(path) in str(e) else f"{path}: {e}") from None
+        raise ModelFileError(
+            f"the shipped model assets/default_model.npz cannot be used ({str(e).rstrip('.')}); "
+            "restore it with git checkout -- assets/default_model.npz, or give --model."
+        ) from None
+
+
 def _evaluate(args) -> int:
-    net, meta = load(args.model)
+    net, meta = _load(args.model)
     data = load_mnist()
     predictions = net.predict(data.test_images.T)
     correct = predictions == data.test_labels
@@ -232,7 +298,7 @@ def _evaluate(args) -> int:
         "per_digit": per_digit,
     }
     if args.json:
-        print(json.dumps(summary))
+        print(_json(summary))
     else:
         print(
             f"{args.model}: {'-'.join(map(str, net.sizes))} network, test accuracy {summary['test_accuracy']:.2%} on {summary['n']} images"
@@ -244,7 +310,7 @@ def _evaluate(args) -> int:
 def _predict(args) -> int:
     from .preprocess import PreprocessError, from_bytes
 
-    net, _ = load(args.model)
+    net, _ = _load(args.model)
     status = 0
     for path in args.images:
         try:
@@ -252,7 +318,7 @@ def _predict(args) -> int:
         except (PreprocessError, OSError) as e:
             print(f"error: {path}: {e}", file=sys.stderr)
             if args.json:
-                print(json.dumps({"file": str(path), "digit": None, "probabilities": None, "error": str(e)}))
+                print(_json({"file": str(path), "digit": None, "probabilities": None, "error": str(e)}))
             status = 2
             continue
         if pre.x is None:
@@ -265,7 +331,7 @@ def _predict(args) -> int:
                 "probabilities": [round(float(v), 6) for v in p],
             }
         if args.json:
-            print(json.dumps(out))
+            print(_json(out))
         elif out["digit"] is None:
             print(f"{path}: no digit ({out['reason']})")
         else:

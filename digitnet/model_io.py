@@ -42,8 +42,12 @@ def save(net: Network, path: str | Path, meta: dict | None = None) -> None:
     """Write atomically (temporary file, then rename) so a crash never leaves half a model."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(to_bytes(net, meta))
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(to_bytes(net, meta))
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # nothing half-written left behind
+        raise
 
 
 def load(source: str | Path | bytes | BinaryIO = DEFAULT_MODEL) -> tuple[Network, dict]:

@@ -126,3 +126,77 @@ def test_module_runs_as_a_program():
     )
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout
+
+
+# -- every flag checked before any work; JSON that any parser reads -------------------------
+
+
+def strict_json(line: str):
+    """json.loads that refuses NaN and Infinity, which are not JSON."""
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--val", "60000"], "--val takes from 1 to 59,999"),
+        (["--val", "0"], "--val takes from 1"),
+        (["--lr-decay", "0"], "--lr-decay"),
+        (["--lr-decay", "1.5"], "--lr-decay"),
+        (["--momentum", "1"], "--momentum"),
+        (["--momentum", "-0.1"], "--momentum"),
+        (["--epochs", "0"], "--epochs"),
+        (["--seed", "-1"], "--seed"),
+        (["--lr", "inf"], "learning rate"),
+        (["--out", "no/such/folder/m.npz"], "does not exist"),
+    ],
+)
+def test_bad_flags_are_refused_before_any_work(capsys, monkeypatch, args, words):
+    import digitnet.__main__ as cli
+
+    monkeypatch.setattr(
+        cli, "load_mnist", lambda: pytest.fail("the data was loaded before the flags were checked")
+    )
+    assert main(["train", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and words in err and err.count("\n") == 1, err
+
+
+def test_out_naming_a_folder_is_refused_and_leaves_nothing(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path)]) == 2
+    assert "names a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_json_is_valid_even_for_numbers_that_are_not(capsys):
+    from digitnet.__main__ import _json
+
+    assert strict_json(_json({"a": float("nan"), "b": [float("inf"), 0.5], "c": "x"})) == {
+        "a": None,
+        "b": [None, 0.5],
+        "c": "x",
+    }
+    assert main(["train", "--lr", "10", "--epochs", "1", "--json"]) == 1  # diverges
+    assert strict_json(capsys.readouterr().out.strip().splitlines()[-1])["status"] == "diverged"
+    assert main(["evaluate", "--json"]) == 0
+    strict_json(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("damage", ["missing", "damaged"])
+def test_evaluate_without_a_usable_default_model_names_it(tmp_path, monkeypatch, capsys, damage):
+    import digitnet.__main__ as cli
+    from digitnet import model_io
+
+    shipped = tmp_path / "default_model.npz"
+    if damage == "damaged":
+        shipped.write_bytes(b"PK\x03\x04 cut short")
+    monkeypatch.setattr(model_io, "DEFAULT_MODEL", shipped)
+    monkeypatch.setattr(cli, "DEFAULT_MODEL", shipped)
+    assert main(["evaluate"]) == 2
+    err = capsys.readouterr().err
+    assert "assets/default_model.npz" in err and "git checkout -- assets/default_model.npz" in err, err
+    assert err.count("\n") == 1
