@@ -14,19 +14,29 @@ def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:
     plain message for anything that is not a list of sizes from 1 to MAX_HIDDEN."""
     if isinstance(text, str):
         parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
-        try:
-            sizes = tuple(int(p) for p in parts)
-        except ValueError:
+        if not all(p.isdigit() and p.isascii() for p in parts):
+            shown = (
+                repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
+            )  # never the whole of a long entry
             raise ValueError(
-                f"Hidden layer sizes must be whole numbers separated by commas, like 256,128 (got {text!r})."
-            ) from None
+                f"Hidden layer sizes must be whole numbers separated by commas, like 256,128 (got {shown})."
+            )
+        if any(
+            len(p) > 6 for p in parts
+        ):  # before int(): Python refuses to read numbers of 4,300 digits or more
+            raise ValueError(
+                f"Each hidden layer needs between 1 and {MAX_HIDDEN} units "
+                f"(got a {max(map(len, parts)):,}-digit number)."
+            )
+        sizes = tuple(int(p) for p in parts)
     else:
         sizes = tuple(int(n) for n in text)
     if not sizes:
         raise ValueError("Give at least one hidden layer size, like 10.")
     if not all(1 <= n <= MAX_HIDDEN for n in sizes):
         raise ValueError(
-            f"Each hidden layer needs between 1 and {MAX_HIDDEN} units (got {', '.join(map(str, sizes))})."
+            f"Each hidden layer needs between 1 and {MAX_HIDDEN} units (got {', '.join(map(str, sizes[:8]))}"
+            f"{', …' * (len(sizes) > 8)})."
         )
     if len(sizes) > MAX_LAYERS:
         raise ValueError(f"At most {MAX_LAYERS} hidden layers (got {len(sizes)}).")

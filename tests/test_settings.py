@@ -11,3 +11,14 @@ def test_parse_hidden():
     for bad in ("", "0", "5000", "ten", "10,-1", "1,1,1,1,1"):
         with pytest.raises(ValueError):
             parse_hidden(bad)
+
+
+def test_parse_hidden_never_echoes_a_long_entry_and_names_a_huge_number():
+    with pytest.raises(ValueError) as refused:
+        parse_hidden("x" * 100_000)
+    assert "whole numbers" in str(refused.value) and len(str(refused.value)) < 200
+    with pytest.raises(ValueError, match="between 1 and 4096 units \\(got a 5,000-digit number\\)"):
+        parse_hidden("9" * 5000)
+    with pytest.raises(ValueError) as refused:
+        parse_hidden(",".join(["9999"] * 10_000))
+    assert len(str(refused.value)) < 200
