@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import io
 import json
-import math
-import struct
-import zipfile
+import re
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
+from . import npzfile
 from .data import ASSETS
 from .network import N_CLASSES, N_INPUT, Network
 from .settings import MAX_HIDDEN, MAX_LAYERS
@@ -26,7 +25,7 @@ MAX_BYTES = (
 )  # a 784-4096-4096-10 float32 model is ~80 MB; nothing sensible is larger than this
 
 
-class ModelFileError(ValueError):
+class ModelFileError(npzfile.NpzError):
     """The file is not a usable DigitNet model; the message says why in one sentence."""
 
 
@@ -53,25 +52,21 @@ def save(net: Network, path: str | Path, meta: dict | None = None) -> None:
 def load(source: str | Path | bytes | BinaryIO = DEFAULT_MODEL) -> tuple[Network, dict]:
     """Read and validate a model; raises ModelFileError with a plain message.
 
-    Each array's .npy header (shape, type) is read and checked against what the
-    file's own layer sizes allow before any of its data is decompressed, and the
-    total is capped: a small file that would inflate to gigabytes is refused
-    after reading a few kilobytes of it."""
-    data = _read(source)
-    if len(data) == 0:
-        raise ModelFileError("The file is empty.")
-    if len(data) > MAX_BYTES:
-        raise ModelFileError(
-            f"The file is over {MAX_BYTES // 2**20} MB; a DigitNet model is at most {MAX_BYTES // 2**20} MB."
-        )
-    _check_directory(data)
+    Each array's .npy header (shape, type) is checked against what any DigitNet
+    architecture allows before any data is decompressed, and the total is capped
+    (digitnet.npzfile): a small file that would inflate to gigabytes is refused
+    after a few kilobytes. Then the arrays are checked against the file's own layer
+    sizes, and the weights against overflow."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return _read_model(zf)
+        arrays = npzfile.read(_read(source), WHAT, MAX_BYTES, MAX_UNCOMPRESSED, _allowed, MAX_UNCOMPRESSED)
     except ModelFileError:
         raise
-    except Exception as e:  # a damaged zip can raise zipfile, zlib, struct or OS errors
-        raise ModelFileError(f"The .npz file is damaged and cannot be read ({type(e).__name__}).") from None
+    except npzfile.NpzError as e:
+        raise ModelFileError(str(e)) from None
+    return _validate(arrays)
+
+
+WHAT = "DigitNet model"
 
 
 def _read(source) -> bytes:
@@ -87,8 +82,6 @@ def _read(source) -> bytes:
         return f.read(MAX_BYTES + 1)
 
 
-# A model of L layers holds W1..WL, b1..bL and meta: at most this many entries.
-MAX_ENTRIES = 2 * (MAX_LAYERS + 1) + 1
 MAX_META_CHARS = 100_000  # the JSON metadata; DigitNet's own is under 2,000 characters
 # Arrays decompressed, in all: twice the file limit (float64 weights compress a little). The
 # layer-size limits alone would allow 400 MB (784-4096-4096-4096-4096-10 in float64).
@@ -97,72 +90,57 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Z of any layer, for any input in [0, 1], must stay below this: far from float32's
 # 3.4e38, so that softmax and the sums after it stay finite too.
 MAX_ACTIVATION = 1e30
+PARAM = re.compile(r"([Wb])([1-9])")  # W1..WL, b1..bL
 
 
-def _check_directory(data: bytes) -> None:
-    """Count the zip's entries from its end record, before zipfile reads the central
-    directory (a 64 MB file can list a million entries, gigabytes as Python objects)."""
-    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535))
-    if end < 0 or len(data) < end + 22:
-        raise ModelFileError("This is not a DigitNet model: expected an .npz file saved by DigitNet.")
-    entries, directory_size = struct.unpack_from("<HI", data, end + 10)
-    zip64 = end >= 20 and data[end - 20 : end - 16] == b"PK\x06\x07"  # its counts would replace these
-    if zip64 or entries > MAX_ENTRIES or directory_size > MAX_ENTRIES * 1024:
+def _allowed(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> None:
+    """From an array's header alone: refuse what no DigitNet model holds."""
+    if name == "meta":
+        if dtype.kind != "U" or shape != () or dtype.itemsize > 4 * MAX_META_CHARS:
+            raise ModelFileError(f"This .npz is not a {WHAT}: it has no DigitNet metadata.")
+        return
+    param = PARAM.fullmatch(name)
+    if param is None or int(param[2]) > MAX_LAYERS + 1:
+        raise ModelFileError(f"This .npz is not a {WHAT}: it holds an array {name!r}, which no model has.")
+    if not (dtype.kind == "f" and dtype.itemsize in (4, 8)):
+        raise ModelFileError(f"{name} holds {dtype} numbers; a model holds float32 or float64.")
+    largest = max(MAX_HIDDEN, N_INPUT)
+    if len(shape) != 2 or not all(0 <= n <= largest for n in shape) or (param[1] == "b" and shape[1] != 1):
         raise ModelFileError(
-            f"The file lists {'more than ' if zip64 else ''}{entries} entries; "
-            f"a DigitNet model holds at most {MAX_ENTRIES}."
+            f"{name} has shape {_shape(shape)}; in a DigitNet layer "
+            f"{'b is n x 1' if param[1] == 'b' else 'W is n x m'}, with n and m at most {largest}."
         )
 
 
-def _read_model(zf: zipfile.ZipFile) -> tuple[Network, dict]:
-    infos = {info.filename: info for info in zf.infolist()}
-    if len(infos) != len(zf.infolist()):
-        raise ModelFileError("The .npz file lists the same array twice.")
-    for info in infos.values():
-        if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise ModelFileError("The .npz file is encrypted or compressed in a way numpy never writes.")
-    if "meta.npy" not in infos:
-        raise ModelFileError("This .npz is not a DigitNet model: it has no DigitNet metadata.")
-    shape, dtype, exact = _header(zf, infos["meta.npy"])
-    if dtype.kind != "U" or shape != () or dtype.itemsize > 4 * MAX_META_CHARS:
-        raise ModelFileError("This .npz is not a DigitNet model: it has no DigitNet metadata.")
-    _check_length(infos["meta.npy"], exact)
-    meta, sizes = _meta(str(_data(zf, infos["meta.npy"])[()]))
+def _shape(shape: tuple[int, ...]) -> str:
+    return " x ".join(map(str, shape)) or "a single number"
+
+
+def _validate(arrays: dict[str, np.ndarray]) -> tuple[Network, dict]:
+    if "meta" not in arrays:
+        raise ModelFileError(f"This .npz is not a {WHAT}: it has no DigitNet metadata.")
+    meta, sizes = _meta(str(arrays["meta"][()]))
     L = len(sizes) - 1
     expected = {f"W{l}": (sizes[l], sizes[l - 1]) for l in range(1, L + 1)}
     expected |= {f"b{l}": (sizes[l], 1) for l in range(1, L + 1)}
-    if set(infos) != {"meta.npy", *(name + ".npy" for name in expected)}:
-        held = sorted(name.removesuffix(".npy") for name in infos if name != "meta.npy")
+    held = sorted(set(arrays) - {"meta"})
+    if held != sorted(expected):
         raise ModelFileError(
-            f"The model should hold {', '.join(sorted(expected))}, but holds {_brief(', '.join(held))}."
-        )
-    # every header first: shapes, types and the total are known before any weight is inflated
-    headers = {}
-    for name, shape in sorted(expected.items()):
-        got, dtype, exact = _header(zf, infos[name + ".npy"])
-        headers[name] = got, dtype
-        if got != shape:
-            raise ModelFileError(
-                f"{name} has shape {' x '.join(map(str, got)) or 'a single number'}; "
-                f"a {'-'.join(map(str, sizes))} network needs {shape[0]} x {shape[1]}."
-            )
-        if not (dtype.kind == "f" and dtype.itemsize in (4, 8)):
-            raise ModelFileError(f"{name} holds {dtype} numbers; a model holds float32 or float64.")
-        _check_length(infos[name + ".npy"], exact)
-    total = sum(math.prod(shape) * dtype.itemsize for shape, dtype in headers.values())
-    if total > MAX_UNCOMPRESSED:
-        raise ModelFileError(
-            f"The model's arrays take {total / 2**20:.0f} MB; "
-            f"DigitNet loads at most {MAX_UNCOMPRESSED // 2**20} MB."
+            f"The model should hold {', '.join(sorted(expected))}, but holds {', '.join(held)}."
         )
     params = {}
-    for name in sorted(expected):
-        a = _data(zf, infos[name + ".npy"])
+    for name, shape in sorted(expected.items()):
+        a = arrays[name]
+        if a.shape != shape:
+            raise ModelFileError(
+                f"{name} has shape {_shape(a.shape)}; "
+                f"a {'-'.join(map(str, sizes))} network needs {shape[0]} x {shape[1]}."
+            )
         if not np.isfinite(a).all():
             raise ModelFileError(
                 f"{name} holds NaN or infinite values (was it saved after training diverged?)."
             )
-        if np.abs(a).max() > FLOAT32_MAX:
+        if np.abs(a).max(initial=0) > FLOAT32_MAX:
             raise ModelFileError(
                 f"{name} holds numbers beyond float32's range (up to 3.4e38), which DigitNet uses."
             )
@@ -170,42 +148,6 @@ def _read_model(zf: zipfile.ZipFile) -> tuple[Network, dict]:
     net = Network(sizes, params)
     _check_forward_is_finite(net)
     return net, meta
-
-
-def _header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype, bool]:
-    """An entry's .npy header, read without inflating its data: the shape, the type,
-    and whether the entry's size is that of the header plus exactly that array."""
-    with zf.open(info) as f:
-        try:
-            version = np.lib.format.read_magic(f)
-            read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-            shape, fortran, dtype = read[version](f)
-        except (ValueError, KeyError, SyntaxError, TypeError, EOFError):
-            raise ModelFileError(f"{_brief(info.filename)} is not a numpy array.") from None
-        if dtype.hasobject:
-            raise ModelFileError(
-                "The file holds pickled Python objects, which DigitNet never loads (they can run code)."
-            )
-        return shape, dtype, info.file_size == f.tell() + math.prod(shape) * dtype.itemsize
-
-
-def _check_length(info: zipfile.ZipInfo, exact: bool) -> None:
-    if not exact:  # more would be inflated (and the zip's CRC check comes only at the end)
-        raise ModelFileError(f"{_brief(info.filename)} holds more or less data than its header says.")
-
-
-def _data(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
-    """An entry's array, once its header has been checked (it holds exactly what the header says)."""
-    with zf.open(info) as f:
-        version = np.lib.format.read_magic(f)
-        shape, fortran, dtype = (
-            np.lib.format.read_array_header_1_0(f)
-            if version == (1, 0)
-            else np.lib.format.read_array_header_2_0(f)
-        )
-        raw = f.read(math.prod(shape) * dtype.itemsize)
-    a = np.frombuffer(raw, dtype)
-    return a.reshape(shape[::-1]).T if fortran else a.reshape(shape)
 
 
 def _meta(text: str) -> tuple[dict, list[int]]:

@@ -313,7 +313,7 @@ def test_bad_model_uploads_keep_the_previous_model(app, mnist):
         ("empty.npz", b"", "empty"),
         ("shapes.npz", to_bytes(wrong_shape), "W1 has shape 12 x 700"),
         ("pickled.npz", pickled.getvalue(), "pickled"),
-        ("other.npz", _npz(weights=np.zeros(3)), "no DigitNet metadata"),
+        ("other.npz", _npz(weights=np.zeros(3)), "not a DigitNet model"),
     ]:
         app.file_uploader(key="upload_model").set_value((name, content, "application/octet-stream")).run()
         no_problems(app)

@@ -95,7 +95,7 @@ def test_another_zip_based_format_is_refused():
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:  # e.g. a PyTorch .pt file is a zip of pickles
         z.writestr("archive/data.pkl", pickle.dumps({"state_dict": 1}))
-    with pytest.raises(ModelFileError, match="no DigitNet metadata|cannot be read"):
+    with pytest.raises(ModelFileError, match="no DigitNet metadata|cannot be read|not an array"):
         load(buffer.getvalue())
 
 
@@ -160,15 +160,13 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(header, words):
 
 
 def test_the_total_of_the_arrays_is_capped_from_their_headers(monkeypatch):
-    # the layer-size limits alone allow 400 MB (784-4096-4096-4096-4096-10 in float64); the cap is lower
+    # the layer-size limits alone allow 400 MB (784-4096-4096-4096-4096-10 in float64); the total is capped
     from digitnet import model_io
 
-    monkeypatch.setattr(model_io, "MAX_UNCOMPRESSED", 1000)
-    reads, read = [], model_io._data
-    monkeypatch.setattr(model_io, "_data", lambda zf, info: reads.append(info.filename) or read(zf, info))
-    with pytest.raises(ModelFileError, match="DigitNet loads at most"):
+    monkeypatch.setattr(model_io, "MAX_UNCOMPRESSED", 32_000)  # W1 of a 784-10-10 network fits, not all
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: pytest.fail("inflated an array"))
+    with pytest.raises(ModelFileError, match="would unpack to more than"):
         load(to_bytes(Network.init((784, 10, 10))))
-    assert reads == ["meta.npy"]  # no weight was inflated
 
 
 def test_a_file_listing_many_entries_is_refused_before_they_are_read():
@@ -176,7 +174,7 @@ def test_a_file_listing_many_entries_is_refused_before_they_are_read():
     with zipfile.ZipFile(buffer, "w") as z:
         for i in range(5000):
             z.writestr(f"{i}.npy", b"")
-    with pytest.raises(ModelFileError, match="5000 entries"):
+    with pytest.raises(ModelFileError, match="5000 members"):
         load(buffer.getvalue())
 
 
