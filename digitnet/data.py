@@ -53,7 +53,7 @@ def read_idx(
     path = Path(path)
     if not path.exists():
         raise DataError(
-            f"MNIST file missing: {path}. Restore it from the repository (git checkout -- assets/mnist)."
+            f"MNIST file missing: {path}. Restore it from the repository (`git checkout -- assets/mnist`)."
         )
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()

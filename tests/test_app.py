@@ -34,6 +34,11 @@ def app():
     at = AppTest.from_file(APP, default_timeout=30)
     at.run()
     yield at
+    stop_runs(at)
+
+
+def stop_runs(at) -> None:
+    """Stop a page's trainings (after a test)."""
     s = at.session_state["digitnet"] if "digitnet" in at.session_state else None
     for run in getattr(s, "runs", []):
         if run.job is not None:
@@ -327,8 +332,8 @@ def test_bad_model_uploads_keep_the_previous_model(app, mnist):
     app.file_uploader(key="upload_model").set_value(
         ("mine.npz", to_bytes(good, {"note": "test"}), "application/octet-stream")
     ).run()
-    assert session(app).model.name == "mine.npz" and session(app).model.net.sizes == (784, 12, 10)
-    assert any("Loaded mine.npz" in t for t in texts(app.success))
+    assert session(app).model.name == "`mine.npz`" and session(app).model.net.sizes == (784, 12, 10)
+    assert any("Loaded `mine.npz`" in t for t in texts(app.success))  # a file's name is shown as code
 
 
 def test_reset_goes_back_to_the_default_model(app):

@@ -11,6 +11,7 @@ from digitnet.preprocess import Preprocessed, PreprocessError, from_bytes, from_
 from . import charts, layout
 from .pictures import picture
 from .state import Session, session
+from .text import plain
 
 CANVAS = 280  # px, ten times MNIST's 28
 PEN = 22  # default pen width: about MNIST's stroke at this size
@@ -99,7 +100,7 @@ def _drawing(s: Session, rgba: np.ndarray | None, upload) -> Preprocessed:
                 s.upload_cache = (upload.file_id, str(e))
         pre = s.upload_cache[1]
         if isinstance(pre, str):
-            st.error(pre)
+            st.error(plain(pre))
         else:
             st.caption(
                 "The network is reading your uploaded picture; draw on the canvas to go back to drawing."

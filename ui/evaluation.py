@@ -9,6 +9,7 @@ from digitnet.explain import Evaluation, evaluate
 from . import charts, layout, resources
 from .pictures import gallery
 from .state import Session
+from .text import plain
 
 GALLERY = 40  # misread digits shown
 
@@ -26,12 +27,12 @@ def evaluation_for(s: Session, data) -> Evaluation:
 def test_tab(s: Session) -> None:
     data = resources.dataset()
     if isinstance(data, str):
-        st.error(f"The test set cannot be loaded: {data}")
+        st.error(plain(f"The test set cannot be loaded: {data}"))
         return
     ev = evaluation_for(s, data)
     n = len(ev.predicted)
     st.markdown(
-        f"**{s.model.name.capitalize()}** ({s.model.shape}) on the {n:,} MNIST test digits, which no training ever sees."
+        f"**{s.model.name[:1].upper() + s.model.name[1:]}** ({s.model.shape}) on the {n:,} MNIST test digits, which no training ever sees."
     )
     a, b, c = st.columns(3)
     a.metric(

@@ -90,7 +90,7 @@ def inside_tab(s: Session) -> None:
     reading = read(net, s.drawing or from_canvas(None))
     sizes, L = net.sizes, net.L
     st.markdown(
-        f"**{name.capitalize()}** is a {' → '.join(map(str, sizes))} network. These are the notes' equations with "
+        f"**{name[:1].upper() + name[1:]}** is a {' → '.join(map(str, sizes))} network. These are the notes' equations with "
         f"its shapes: *m* is the number of images read at once (your drawing: m = 1)."
     )
     if not reading.has_ink:

@@ -8,16 +8,22 @@ import streamlit as st
 
 from digitnet.model_io import ModelFileError, load, to_bytes
 
+from . import resources
 from .state import Model, Session, session
+from .text import code, plain
 
 
 def sidebar(s: Session) -> None:
     with st.sidebar:
         st.header("Model")
         m = s.model
-        accuracy = m.meta.get("test_accuracy")
+        accuracy = m.meta.get("test_accuracy")  # None unless in [0, 1] (digitnet.model_io)
         known = f", {accuracy:.1%} on the test set" if isinstance(accuracy, (int, float)) else ""
+        if m.meta.get("untrained"):
+            known = ", random weights: it reads about 1 digit in 10 right until you train one"
         st.markdown(f"In use: **{m.name}** ({m.shape} network{known}).")
+        if m.shared and (problem := resources.default_model()[2]):
+            st.error(plain(problem))
         st.download_button(
             "Download this model (.npz)",
             data=lambda: to_bytes(m.net, m.meta),  # built only when clicked
@@ -44,15 +50,17 @@ def _load_uploaded() -> None:
     upload = st.session_state.get("upload_model")
     if upload is None:
         return
+    name = code(upload.name)  # the file's name is the user's text: shown as it is, never as Markdown
     try:
         net, meta = load(upload.getvalue())
     except ModelFileError as e:
-        s.notify("error", f"{upload.name} was not loaded: {e} You keep {s.model.name}.", where="model")
+        s.notify("error", f"{name} was not loaded: {plain(e)} You keep {s.model.name}.", where="model")
         return
-    s.model = Model(net, meta, upload.name)
+    s.model = Model(net, meta, name)
+    s.last_run_notice = None  # it said the last run's network reads the drawings: no longer true
     s.notify(
         "success",
-        f"Loaded {upload.name}, a {s.model.shape} network: your drawings are now read by it.",
+        f"Loaded {name}, a {s.model.shape} network: your drawings are now read by it.",
         where="model",
     )
 

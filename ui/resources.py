@@ -58,12 +58,18 @@ def default_model() -> tuple[Network, dict, str | None]:
         net, meta = load(DEFAULT_MODEL)
         return net, meta, None
     except ModelFileError as e:
+        # drawing and training still work; the page says so, and what reads the drawings is untrained
         net = Network.init((784, 10, 10), seed=0)
         return (
             net,
-            {},
-            f"The default model could not be loaded: {e} An untrained network of the notes' shape is used until you train one.",
+            {"untrained": True},
+            f"The default model `{SHIPPED}` cannot be used: {str(e).rstrip('.')}. "
+            f"Restore it with `git checkout -- {SHIPPED}`; until then an untrained network reads your drawings "
+            "(training still works).",
         )
+
+
+SHIPPED = "assets/default_model.npz"  # as the repository names it: the command to restore it uses this
 
 
 @st.cache_resource(show_spinner="Evaluating the default model on the 10,000 test digits…", max_entries=1)

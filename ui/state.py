@@ -25,7 +25,7 @@ _versions = itertools.count(1)  # every model gets a number, so caches can be ke
 class Model:
     net: Network
     meta: dict
-    name: str  # "the default model", "run 3", "my_model.npz"
+    name: str  # Markdown: "the default model", "run 3", a file's name as inline code (ui.text.code)
     version: int = field(default_factory=lambda: next(_versions))
     shared: bool = False  # the default model: its weights are read by every session
 
@@ -43,6 +43,7 @@ class Run:
     settings: dict  # what the sidebar said: lr, epochs, batch_size, hidden, optimizer, seed, augment
     job: TrainingJob | None
     snapshot: Snapshot | None = None  # the last one read
+    reset: bool = False  # stopped by Reset: its weights are not taken, whenever it ends
     stored: int | None = None  # its row in the store (ui/keep.py), once written there
 
     @property
@@ -120,8 +121,9 @@ class Session:
 
 
 def default() -> Model:
-    net, meta, _ = resources.default_model()
-    return Model(net, meta, "the default model", version=0, shared=True)
+    net, meta, problem = resources.default_model()
+    name = "the default model" if problem is None else "an untrained network"  # say plainly what reads
+    return Model(net, meta, name, version=0, shared=True)
 
 
 def session() -> Session:
@@ -145,7 +147,12 @@ def settle(s: Session) -> bool:
             return False
         run.job = None
     kind = {"finished": "success", "converged": "success", "stopped": "warning"}.get(snap.status, "error")
-    if gives_model(snap):
+    if run.reset:
+        kind, text = (
+            "info",
+            f"Run {run.number} was stopped by Reset; your drawings are read by {s.model.name}.",
+        )
+    elif gives_model(snap):
         s.model = Model(job.net, model_meta(job, snap, run.final_val_accuracy()), f"run {run.number}")
         text = f"Run {run.number}: {snap.message} Your drawings are now read by this network."
     elif snap.status == "diverged":

@@ -14,6 +14,7 @@ from . import (
     inside,
     keep,
     layout,
+    links,
     model_file,
     resources,
     state,
@@ -43,6 +44,7 @@ def page() -> None:
     st.html(f"<style>{CSS}</style>")
     resources.process_setup()
     s = state.session()
+    links.check(s, VIEWS)  # before any widget reads the URL
     keep.restore(s)  # once per session: a reload brings this browser's runs back
     state.settle(s)
     keep.save_model(s)

@@ -15,6 +15,7 @@ from digitnet.settings import parse_hidden
 from digitnet.train import TrainConfig
 
 from . import charts, keep, layout, resources
+from .text import plain
 from .state import Run, Session, default, session, settle
 
 LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # a log scale
@@ -23,7 +24,17 @@ OPTIMIZERS = {"sgd": "Gradient descent (the notes)", "momentum": "Momentum", "ad
 N_VAL = 5000  # training images held out to check for over-fitting
 CHECKS_PER_EPOCH = 5  # validation checks per epoch (a long run's curves show them as bucket means)
 LIVE_EVERY = {"running": 0.3, "waiting": 1.0}  # seconds between redraws of the live panel
-BIND = "query-params"  # the settings live in the URL, so a link carries them
+BIND = "query-params"  # the settings live in the URL, so a link carries them (ui.links checks it first)
+MAX_EPOCHS, MAX_SEED = 1000, 999_999
+DEFAULTS = {
+    "lr": 0.1,
+    "epochs": 100,
+    "batch_size": "all",
+    "hidden": "10",
+    "optimizer": "sgd",
+    "seed": 0,
+    "augment": False,
+}
 
 HELP = {
     "lr": "α in the notes' W = W − α·dW: how big a step each update takes. Too small and learning crawls; "
@@ -58,7 +69,7 @@ def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
         st.select_slider(
             "Learning rate",
             LEARNING_RATES,
-            value=0.1,
+            value=DEFAULTS["lr"],
             format_func=lambda v: f"{v:g}",
             key="lr",
             bind=BIND,
@@ -67,8 +78,8 @@ def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
         st.number_input(
             "Epochs",
             min_value=1,
-            max_value=1000,
-            value=100,
+            max_value=MAX_EPOCHS,
+            value=DEFAULTS["epochs"],
             step=1,
             key="epochs",
             bind=BIND,
@@ -77,19 +88,21 @@ def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
         st.select_slider(
             "Batch size",
             BATCH_SIZES,
-            value="all",
+            value=DEFAULTS["batch_size"],
             format_func=str,
             key="batch_size",
             bind=BIND,
             help=HELP["batch_size"],
         )
-        hidden = st.text_input("Hidden layer sizes", value="10", key="hidden", bind=BIND, help=HELP["hidden"])
+        hidden = st.text_input(
+            "Hidden layer sizes", value=DEFAULTS["hidden"], key="hidden", bind=BIND, help=HELP["hidden"]
+        )
         try:
             parse_hidden(hidden)
             field_error = None
         except ValueError as e:
             field_error = str(e)
-            st.error(field_error)
+            st.error(plain(field_error))
         st.selectbox(
             "Optimiser",
             list(OPTIMIZERS),
@@ -99,9 +112,22 @@ def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
             help=HELP["optimizer"],
         )
         st.number_input(
-            "Seed", min_value=0, max_value=999_999, value=0, step=1, key="seed", bind=BIND, help=HELP["seed"]
+            "Seed",
+            min_value=0,
+            max_value=MAX_SEED,
+            value=DEFAULTS["seed"],
+            step=1,
+            key="seed",
+            bind=BIND,
+            help=HELP["seed"],
         )
-        st.toggle("Augment the training digits", value=False, key="augment", bind=BIND, help=HELP["augment"])
+        st.toggle(
+            "Augment the training digits",
+            value=DEFAULTS["augment"],
+            key="augment",
+            bind=BIND,
+            help=HELP["augment"],
+        )
         train_col, stop_col = st.columns(2)
         train_col.button(
             "Train",
@@ -117,7 +143,7 @@ def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
         )
         st.button("Reset to default model", key="reset", on_click=reset, help=HELP["reset"], width="stretch")
         for notice in s.take_notices("train"):
-            if notice.text != field_error:  # already said under the field
+            if field_error is None or notice.text != plain(field_error):  # already said under the field
                 getattr(st, notice.kind)(notice.text)
         return st.empty()
 
@@ -125,7 +151,7 @@ def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
 def dataset_status(slot) -> None:
     data = resources.dataset()
     if isinstance(data, str):
-        slot.error(f"Training is not available: {data} Drawing still works with the default model.")
+        slot.error(plain(f"Training is not available: {data} Drawing still works with the default model."))
 
 
 # -- the buttons (callbacks: they run before the page is redrawn) -------------
@@ -171,14 +197,14 @@ def start() -> None:
         return
     data = resources.dataset()
     if isinstance(data, str):
-        s.notify("error", f"Cannot train: {data}")
+        s.notify("error", plain(f"Cannot train: {data}"))
         return
     X, y, X_val, y_val = data.split(N_VAL)
     chosen = settings()
     try:
         config = config_from(chosen, len(y))
     except ValueError as e:
-        s.notify("error", str(e))
+        s.notify("error", plain(str(e)))
         return
     job = TrainingJob(config, (X, y, X_val, y_val), slots=slots.machine_slots(), alive=_page_connected())
     run = Run(len(s.runs) + 1, chosen, job)
@@ -204,13 +230,18 @@ def stop() -> None:
 
 def reset() -> None:
     s = session()
-    job = s.active_job
+    run = s.active_run
+    job = None if run is None else run.job
+    if job is not None:
+        run.reset = True  # whenever it ends, it does not replace the model chosen here
+    s.model = default()
     if job is not None:
         job.stop()
         job.join(0.5)
         settle(s)
-    s.model = default()
-    s.notify("success", "Back to the default model: your drawings are read by the pretrained network again.")
+    else:
+        s.last_run_notice = None  # it said the last run's network reads the drawings: no longer true
+    s.notify("success", f"Back to {s.model.name}: your drawings are read by it again.")
 
 
 def _page_connected() -> Callable[[], bool] | None:
