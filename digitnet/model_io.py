@@ -78,6 +78,10 @@ def _read(source) -> bytes:
     path = Path(source)
     if not path.is_file():
         raise ModelFileError(f"No model file at {path}.")
+    if path.stat().st_size > MAX_BYTES:  # said here: only MAX_BYTES + 1 of it are read
+        raise ModelFileError(
+            f"The file is {path.stat().st_size / 2**20:.0f} MB; a {WHAT} is at most {MAX_BYTES / 2**20:g} MB."
+        )
     with path.open("rb") as f:
         return f.read(MAX_BYTES + 1)
 

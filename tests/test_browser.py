@@ -127,6 +127,22 @@ def test_page_loads_without_exception_and_asks_for_a_drawing(page):
     assert page.console_errors == [], page.console_errors
 
 
+def test_a_shared_link_with_impossible_numbers_opens_the_page_with_a_note(browser, app_url):
+    # these crashed the whole page with OverflowError before its canvas appeared
+    expect = _expect()
+    context, page = _new_page(browser)
+    try:
+        open_app(page, f"{app_url}/?epochs=-inf&lr=nan&seed=1e400", timeout=60_000)
+        expect(exceptions(page)).to_have_count(0)
+        notes = page.get_by_test_id("stAlertContentWarning")
+        expect(notes).to_have_count(3)
+        expect(notes.filter(has_text="The link's epochs -inf is not")).to_have_count(1)
+        assert "epochs=" not in page.url and "seed=" not in page.url  # taken out of the address
+        assert page.console_errors == [], page.console_errors
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("digit", [1, 7, 0])
 def test_a_digit_drawn_with_the_mouse_is_read(page, digit):
     expect = _expect()
