@@ -154,7 +154,7 @@ def test_a_damaged_shipped_model_is_named_and_training_still_works(shipped_model
 def test_reset_while_training_says_one_thing(app):
     set_training(app, hidden="16", epochs=1000, batch_size=8, lr=0.05)
     run = train(app, wait=False)
-    while run.job is not None and run.job.snapshot().curves.steps < 20:
+    while run.job is not None and run.job.snapshot().history.steps < 20:
         run.job.join(0.05)
     app.button(key="reset").click().run()
     no_problems(app)
