@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
         help="smoothness of the elastic displacement field, in pixels (default: 4, as Simard et al.)",
     )
     t.add_argument(
+        "--plain-epochs",
+        type=int,
+        default=0,
+        help="the last this many epochs without augmentation or distortion (default: 0)",
+    )
+    t.add_argument(
         "--val", type=int, default=5000, help="training images held out for validation (default: 5000)"
     )
     t.add_argument(
@@ -191,6 +197,7 @@ def _train(args) -> int:
         augment=args.augment,
         elastic_alpha=args.elastic_alpha,
         elastic_sigma=args.elastic_sigma,
+        plain_epochs=args.plain_epochs,
         n_val=args.val,
         seed=args.seed,
     )

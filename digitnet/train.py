@@ -35,6 +35,7 @@ class TrainConfig:
     augment: bool = False  # random shifts, rotations, scaling and stroke thickness (digitnet.augment)
     elastic_alpha: float = 0.0  # strength of elastic distortions in pixels, 0 = none (Simard et al.: 34)
     elastic_sigma: float = 4.0  # smoothness of their displacement field in pixels (Simard et al.: 4)
+    plain_epochs: int = 0  # the last epochs train on the digits as they are: no augmentation, no distortion
     n_val: int = 5000  # examples held out of the 60,000 to watch for over-fitting
     seed: int = 0  # the same seed gives the same initial weights and the same batch order
     eval_every: int = 0  # steps between validation checks inside an epoch (0: only at epoch ends)
@@ -52,6 +53,10 @@ class TrainConfig:
             problems.append(
                 f"elastic distortions need a strength of 0 or more and a smoothness above 0 "
                 f"(got {self.elastic_alpha} and {self.elastic_sigma})"
+            )
+        if not 0 <= self.plain_epochs <= self.epochs:
+            problems.append(
+                f"the epochs without augmentation must be between 0 and the epochs (got {self.plain_epochs})"
             )
         if not self.hidden or min(self.hidden) < 1:
             problems.append(f"every hidden layer needs at least 1 unit (got {self.hidden})")
@@ -203,7 +208,8 @@ class _Run:
             for idx in batches(self.m, config.batch_size, self.rng):
                 if should_stop():
                     return "stopped", self._stopped_message()
-                loss, grads = self.gradient(idx)
+                # distortions taught robustness; the last plain_epochs settle on real digits
+                loss, grads = self.gradient(idx, epoch <= config.epochs - config.plain_epochs)
                 self.smoothed += self.smoothing * (loss - self.smoothed)
                 if not math.isfinite(self.smoothed) or self.smoothed > DIVERGED_LOSS:
                     net.params = self.checkpoint.params
@@ -293,20 +299,23 @@ class _Run:
 def _gradient_of_batches(
     net: Network, X_rows: np.ndarray, y: np.ndarray, config: TrainConfig, rng: np.random.Generator
 ) -> Callable[[np.ndarray | None], tuple[float, dict[str, np.ndarray]]]:
-    """gradient(idx): the loss and its gradient over the examples idx (a mini-batch),
-    or over all of them (idx None: the notes' full batch)."""
+    """gradient(idx, augmented): the loss and its gradient over the examples idx (a
+    mini-batch), or over all of them (idx None: the notes' full batch); augmented
+    (if the config asks for it) or as they are."""
     augment = _augmenter(config)
     if config.batch_size is None or config.batch_size >= len(y):
         # pixels are scaled into one array kept for the whole training
         part = (
             np.empty((min(PART, len(y)), X_rows.shape[1]), np.float32) if X_rows.dtype == np.uint8 else None
         )
-        return lambda idx: _full_batch_gradient(net, X_rows, y, augment, rng, part)
+        return lambda idx, augmented: _full_batch_gradient(
+            net, X_rows, y, augment if augmented else None, rng, part
+        )
     read_batch = _batch_reader(X_rows, config.batch_size)
 
-    def gradient(idx: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    def gradient(idx: np.ndarray, augmented: bool) -> tuple[float, dict[str, np.ndarray]]:
         rows = read_batch(idx)
-        if augment is not None:
+        if augment is not None and augmented:
             rows = augment(rows, rng)
         return _gradient(net, rows, y[idx])
 
