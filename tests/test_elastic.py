@@ -165,3 +165,26 @@ def test_training_with_elastic_distortions(mnist):
         TrainConfig(elastic_alpha=-1.0)
     with pytest.raises(ValueError, match="elastic"):
         TrainConfig(elastic_sigma=0.0)
+
+
+def test_plain_epochs_end_training_on_undistorted_digits(mnist):
+    data = (
+        mnist.train_images[:600],
+        mnist.train_labels[:600],
+        mnist.train_images[-200:],
+        mnist.train_labels[-200:],
+    )
+
+    def run(**kw):
+        net = Network.init((784, 10, 10), seed=0)
+        return train(net, *data, TrainConfig(lr=0.5, epochs=2, batch_size=100, **kw)).net.params["W1"]
+
+    plain = run()
+    # every epoch plain: exactly the run without augmentation (no random numbers drawn for it)
+    np.testing.assert_array_equal(run(augment=True, elastic_alpha=34.0, plain_epochs=2), plain)
+    last_plain = run(augment=True, elastic_alpha=34.0, plain_epochs=1)
+    assert not np.allclose(last_plain, plain) and not np.allclose(
+        last_plain, run(augment=True, elastic_alpha=34.0)
+    )
+    with pytest.raises(ValueError, match="without augmentation"):
+        TrainConfig(epochs=3, plain_epochs=4)
