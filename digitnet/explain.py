@@ -115,13 +115,24 @@ def weight_grid(
     """The first layer's weights of the given hidden units as 28x28 pictures in a grid
     (RGB uint8). Row j of W1 multiplies the 784 pixels, so as a 28x28 image it shows
     which pixels push unit j up (red) or down (blue): what that unit looks for."""
-    units = list(units)
-    rows = max(1, -(-len(units) // cols))
-    cols = min(cols, max(1, len(units)))
+    W = net.params["W1"][list(units)].reshape(-1, 28, 28)
+    return tile_grid(W, np.abs(W).max(axis=(1, 2), keepdims=True), cols, scale, gap)  # each on its own scale
+
+
+def tile_grid(
+    pictures: np.ndarray,
+    limit: float | np.ndarray | None = None,
+    cols: int = 10,
+    scale: int = 3,
+    gap: int = 2,
+) -> np.ndarray:
+    """A stack of 28x28 numbers (n, 28, 28) as diverging-colour tiles in a grid (RGB uint8);
+    `limit` as in diverging(): one for all (comparable tiles) or one per tile."""
+    rows = max(1, -(-len(pictures) // cols))
+    cols = min(cols, max(1, len(pictures)))
     tile = 28 * scale
     grid = np.full((rows * (tile + gap) - gap, cols * (tile + gap) - gap, 3), 255, np.uint8)
-    W = net.params["W1"][units].reshape(-1, 28, 28)
-    tiles = diverging(W, np.abs(W).max(axis=(1, 2), keepdims=True))  # all at once, each on its own scale
+    tiles = diverging(pictures, limit)  # all at once
     tiles = np.repeat(np.repeat(tiles, scale, axis=1), scale, axis=2)
     for i, t in enumerate(tiles):
         r, c = divmod(i, cols)

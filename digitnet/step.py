@@ -57,6 +57,15 @@ class Stepper:
         """A new run from random weights (He initialisation, as Train starts)."""
         return cls(Network.init((N_INPUT, *hidden, N_CLASSES), seed), alpha, batch_size, optimizer, seed)
 
+    def configure(self, alpha: float, batch_size: int | None, optimizer: str) -> None:
+        """The sidebar's settings for the next step. A new batch size starts a new epoch;
+        a new optimiser starts without the old one's running means."""
+        if batch_size != self.batch_size:
+            self.batch_size, self._epoch = batch_size, iter(())
+        if optimizer != self.optimizer:
+            self.optimizer, self._optimizer = optimizer, make_optimizer(optimizer)
+        self.alpha = alpha
+
     def _next_batch(self, m: int) -> np.ndarray | None:
         idx = next(self._epoch, False)
         if idx is False:  # a new epoch: a fresh shuffle, as in train()

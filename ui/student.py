@@ -18,10 +18,13 @@ from . import (
     model_file,
     resources,
     state,
+    step,
+    teach,
     training,
+    why,
 )
 
-VIEWS = ["Look inside", "Compare runs", "Test set"]
+VIEWS = ["Look inside", "Compare runs", "Test set", "Step by step", "Why this answer", "My digits"]
 CSS = (
     "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"  # less empty space above the title, for a projector
     + layout.CSS  # rows that wrap: each part's minimum width
@@ -37,6 +40,8 @@ def live(s: state.Session, every: float | None) -> None:
     if state.settle(s) or training.live_every(s) != every:
         st.rerun()  # a run ended or started training: redraw the whole page (model, buttons, run list, pace)
     draw.prediction_panel(s)
+    step.summary(s)
+    teach.teach_panel(s)  # under the answer
     training.training_panel(s)
 
 
@@ -48,8 +53,9 @@ def page() -> None:
     keep.restore(s)  # once per session: a reload brings this browser's runs back
     state.settle(s)
     keep.save_model(s)
-    data_slot = training.sidebar(s)
+    data_slot = training.sidebar(s, beside_train=step.buttons)
     model_file.sidebar(s)
+    teach.sidebar(s)
 
     st.title("DigitNet")
     st.markdown(
@@ -67,7 +73,15 @@ def page() -> None:
     training.dataset_status(data_slot)
 
     tabs = st.tabs(VIEWS, key="view", on_change="rerun", bind="query-params")
-    for tab, show in zip(tabs, (inside.inside_tab, compare.compare_tab, evaluation.test_tab)):
+    views = (
+        inside.inside_tab,
+        compare.compare_tab,
+        evaluation.test_tab,
+        step.step_tab,
+        why.why_tab,
+        teach.my_digits_tab,
+    )
+    for tab, show in zip(tabs, views):
         if tab.open:
             with tab:
                 show(s)

@@ -15,8 +15,9 @@ from digitnet.settings import parse_hidden
 from digitnet.train import TrainConfig
 
 from . import charts, keep, layout, resources
-from .text import plain
+from .learning import training_set
 from .state import Run, Session, default, session, settle
+from .text import plain
 
 LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # a log scale
 BATCH_SIZES = (1, 8, 32, 128, 512, 2048, "all")
@@ -57,7 +58,9 @@ HELP = {
 }
 
 
-def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
+def sidebar(
+    s: Session, beside_train: Callable[[Session, bool], None] | None = None
+) -> st.delta_generator.DeltaGenerator:
     """The Train section; returns a slot for the dataset's status, filled later
     (loading MNIST must not hold up the first drawing)."""
     busy = s.active_run is not None
@@ -141,6 +144,8 @@ def sidebar(s: Session) -> st.delta_generator.DeltaGenerator:
         stop_col.button(
             "Stop", key="stop", disabled=not busy, on_click=stop, help=HELP["stop"], width="stretch"
         )
+        if beside_train is not None:  # Step and Step x10 (ui.step)
+            beside_train(s, busy)
         st.button("Reset to default model", key="reset", on_click=reset, help=HELP["reset"], width="stretch")
         for notice in s.take_notices("train"):
             if field_error is None or notice.text != plain(field_error):  # already said under the field
@@ -200,6 +205,7 @@ def start() -> None:
         s.notify("error", plain(f"Cannot train: {data}"))
         return
     X, y, X_val, y_val = data.split(N_VAL)
+    X, y = training_set(X, y)  # My digits too, if the sidebar says so
     chosen = settings()
     try:
         config = config_from(chosen, len(y))
