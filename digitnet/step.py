@@ -17,7 +17,7 @@ import numpy as np
 from .data import to_unit
 from .network import N_CLASSES, N_INPUT, Network, cross_entropy
 from .optim import make_optimizer
-from .train import PART, _full_batch_gradient, _gradient, batches
+from .train import PART, History, _full_batch_gradient, _gradient, batches
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Stepper:
     optimizer: str = "sgd"
     seed: int = 0
     steps: int = 0  # steps taken so far: the run's step counter
-    losses: list[float] = field(default_factory=list)  # each step's batch loss
+    history: History = field(default_factory=History)  # each step's batch loss (the caller adds checks)
     steps_per_epoch: int = 1
 
     def __post_init__(self):
@@ -97,7 +97,9 @@ class Stepper:
         for name, e in examples.items():
             examples[name] = Example(name, e.index, e.before, e.grad, float(params[name][e.index]))
         self.steps += 1
-        self.losses.append(loss)
+        self.history.step.append(self.steps)
+        self.history.epoch.append(self.steps / self.steps_per_epoch)
+        self.history.train_loss.append(loss)
         return loss, examples
 
 

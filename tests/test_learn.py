@@ -60,7 +60,7 @@ def test_one_step_is_one_iteration_of_the_notes_loop(tiny_set, batch_size):
     for name, P in stepper.net.params.items():
         np.testing.assert_allclose(P, expected[name], rtol=1e-10, atol=1e-12, err_msg=name)
         assert not np.allclose(P, before[name]), f"{name} did not move"
-    assert stepper.steps == 2 and stepper.losses[-1] == loss
+    assert stepper.steps == 2 and stepper.history.train_loss[-1] == loss
     e = examples["W1"]  # the filled-in rule holds for the number shown
     assert e.after == pytest.approx(e.before - 0.5 * e.grad, rel=1e-12)
     assert abs(e.grad) > 0
@@ -96,7 +96,8 @@ def test_step_on_mnist_pixels_lowers_the_loss(mnist):
     stepper = Stepper.new((10,), 0.5, 128, seed=0)
     report = take_steps(stepper, X, y, n=30)
     assert report.proba_before is None and stepper.steps == 30
-    assert np.mean(stepper.losses[-5:]) < np.mean(stepper.losses[:5]) - 0.3  # ln 10 = 2.30 at first
+    losses = stepper.history.train_loss
+    assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.3  # ln 10 = 2.30 at first
 
 
 # -- Teach ---------------------------------------------------------------------

@@ -40,9 +40,6 @@ class Learning:
     version: int | None = None  # the model version the stepper's network is
     report: StepReport | None = None  # the last press of Step
     origin: str = ""  # where the stepped run started: "from random weights", "from run 2"
-    val_curves: tuple = field(
-        default_factory=lambda: ([], [], [])
-    )  # its validation epoch, loss, accuracy after each press
     seconds: float = 0.0  # spent stepping it
     lesson: Lesson | None = None
     mine: MyDigits = field(default_factory=MyDigits)

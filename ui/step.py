@@ -3,6 +3,7 @@ what the last press did to the drawing on the canvas."""
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 
@@ -10,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from digitnet.explain import tile_grid
-from digitnet.jobs import Curves, Snapshot
+from digitnet.jobs.job import Snapshot
 from digitnet.network import N_CLASSES, N_INPUT, Network, cross_entropy
 from digitnet.step import Stepper, StepReport, take_steps
 
@@ -73,10 +74,11 @@ def press(n: int) -> None:
     L.report = take_steps(L.stepper, X, y, n, None if pre is None else pre.x, label)
     X_val, y_val = validation(data, training.N_VAL)
     P_val = L.stepper.net.predict_proba(X_val)
-    val = L.val_curves
-    val[0].append(L.stepper.steps / L.stepper.steps_per_epoch)
-    val[1].append(cross_entropy(P_val, y_val))
-    val[2].append(float((P_val.argmax(axis=0) == y_val).mean()))
+    history = L.stepper.history  # the validation check after each press, beside the steps' losses
+    history.val_step.append(L.stepper.steps)
+    history.val_epoch.append(L.stepper.steps / L.stepper.steps_per_epoch)
+    history.val_loss.append(cross_entropy(P_val, y_val))
+    history.val_accuracy.append(float((P_val.argmax(axis=0) == y_val).mean()))
     L.seconds += time.perf_counter() - start
     _show_run(s, L, config)
 
@@ -90,7 +92,7 @@ def _new_run(s: Session, L: Learning, chosen: dict, config) -> None:
         net, origin = s.model.net.copy(), f"from {s.model.name}"
     L.stepper = Stepper(net, config.lr, config.batch_size, config.optimizer, config.seed)
     L.run = Run(len(s.runs) + 1, {**chosen, "hidden": ",".join(map(str, net.sizes[1:-1]))}, None)
-    L.origin, L.val_curves, L.seconds = origin, ([], [], []), 0.0
+    L.origin, L.seconds = origin, 0.0
     s.runs.append(L.run)
     if isinstance(st.session_state.get("compare"), list):  # shown in the comparison, as a trained run is
         st.session_state["compare"] = [*st.session_state["compare"], L.run.label]
@@ -102,7 +104,7 @@ def _show_run(s: Session, L: Learning, config) -> None:
     stepper, run = L.stepper, L.run
     epochs = stepper.steps / stepper.steps_per_epoch
     run.settings["epochs"] = max(1, math.ceil(epochs))
-    val_acc = L.val_curves[2][-1]
+    val_acc = stepper.history.val_accuracy[-1]
     message = (
         f"{stepper.steps} step{'s' * (stepper.steps != 1)} by hand ({epochs:.2f} epochs) {L.origin}; "
         f"validation accuracy {val_acc:.1%}."
@@ -112,11 +114,7 @@ def _show_run(s: Session, L: Learning, config) -> None:
         message,
         None,
         None,
-        Curves(
-            np.arange(1, stepper.steps + 1) / stepper.steps_per_epoch,
-            np.array(stepper.losses),
-            *(np.array(c, dtype=float) for c in L.val_curves),
-        ),
+        copy.deepcopy(stepper.history),  # a snapshot does not change afterwards
         L.seconds,
     )
     meta = {
