@@ -56,7 +56,7 @@ def test_step_continues_a_model_of_the_session_and_refuses_too_much_work(app, mn
     ).run()
     app.button(key="step").click().run()
     s = session(app)
-    assert s.model.net.sizes == (784, 6, 10) and "from mine.npz" in s.runs[-1].snapshot.message
+    assert s.model.net.sizes == (784, 6, 10) and "from `mine.npz`" in s.runs[-1].snapshot.message
     set_training(app, hidden="4000", batch_size="all")
     app.button(key="reset").click().run()  # from the default model: a new 784-4000-10 run would be too much
     app.button(key="step").click().run()
@@ -105,7 +105,7 @@ def test_my_digits_upload_and_training_on_them(app, mnist):  # noqa: F811
     app.file_uploader(key="upload_mine").set_value(
         ("bad.npz", b"not a zip", "application/octet-stream")
     ).run()
-    assert len(L.mine) == 3 and any("bad.npz was not added" in e.value for e in app.sidebar.error)
+    assert len(L.mine) == 3 and any("`bad.npz` was not added" in e.value for e in app.sidebar.error)
     set_training(app, hidden="10", batch_size=8, lr=0.1)
     app.toggle(key="train_mine").set_value(True).run()
     app.button(key="step").click().run()

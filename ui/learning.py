@@ -15,6 +15,7 @@ from digitnet.step import Stepper, StepReport
 
 from . import resources
 from .state import Model, Run, Session
+from .text import plain
 
 REPEAT = 20  # copies of each of My digits in a training set: 30 drawings then weigh like 600 MNIST digits
 
@@ -77,7 +78,7 @@ def val_accuracy(L: Learning, model: Model, data: MNIST, n_val: int) -> float:
 def dataset_or_say(s: Session, where: str) -> MNIST | None:
     data = resources.dataset()
     if isinstance(data, str):
-        s.notify("error", f"MNIST is not available: {data}", where=where)
+        s.notify("error", plain(f"MNIST is not available: {data}"), where=where)
         return None
     return data
 

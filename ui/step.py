@@ -19,6 +19,7 @@ from . import training
 from .learning import Learning, dataset_or_say, learning, stepping, training_set, validation
 from .pictures import picture
 from .state import Model, Notice, Run, Session, session
+from .text import plain
 
 MAX_TILES = 50  # hidden units whose update is drawn (the ones that moved most)
 HELP = {
@@ -62,7 +63,7 @@ def press(n: int) -> None:
     try:
         config = training.config_from(chosen, len(y))
     except ValueError as e:
-        s.notify("error", str(e), where="step")
+        s.notify("error", plain(str(e)), where="step")
         return
     start = time.perf_counter()
     if stepping(s, L):

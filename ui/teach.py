@@ -15,6 +15,7 @@ from . import evaluation, resources
 from .learning import REPEAT, Lesson, dataset_or_say, learning, val_accuracy
 from .pictures import gallery
 from .state import Model, Session, session
+from .text import code, plain
 from .training import N_VAL
 
 GALLERY = 120  # the most recent drawings shown
@@ -84,7 +85,7 @@ def press() -> None:
     try:
         L.mine.add(pre.image28, int(label))
     except MyDigitsError as e:
-        s.notify("warning", str(e), where="teach")
+        s.notify("warning", plain(e), where="teach")
     s.model = model
     L.lesson = Lesson(
         int(label),
@@ -137,17 +138,18 @@ def _uploaded() -> None:
     upload = st.session_state.get("upload_mine")
     if upload is None or upload.file_id in L.uploads:
         return
+    name = code(upload.name)  # the file's name is the user's text: shown as it is, never as Markdown
     try:
         digits = my_digits.load(upload.getvalue())
     except MyDigitsError as e:
-        s.notify("error", f"{upload.name} was not added: {e} My digits stays as it was.", where="mine")
+        s.notify("error", f"{name} was not added: {plain(e)} My digits stays as it was.", where="mine")
         return
     L.uploads.add(upload.file_id)
     added = L.mine.extend(digits)
     left_out = len(digits) - added
     s.notify(
         "success" if not left_out else "warning",
-        f"Added {added} drawing{'s' * (added != 1)} from {upload.name}"
+        f"Added {added} drawing{'s' * (added != 1)} from {name}"
         + (f"; {left_out} left out (My digits holds at most {my_digits.MAX_DIGITS})." if left_out else "."),
         where="mine",
     )
