@@ -306,7 +306,7 @@ def _densify(pts: Sequence[tuple[float, float]], step: float) -> list[tuple[floa
 
 def draw(
     page, strokes: Sequence[Sequence[tuple[float, float]]], margin: float = 0.2, step: float = 6.0
-) -> None:
+) -> None:  # margin=0: the points are the canvas's own unit square, edges included
     """Draw strokes (unit-square coordinates) on the canvas with the mouse."""
     box = _canvas_box(page)
     for stroke in strokes:
@@ -337,6 +337,30 @@ def touch_draw(
         for x, y in pts[1:]:
             cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def ink_at(page, x: float, y: float, radius: int = 2) -> int:
+    """The brightest stroke pixel (0..255) within `radius` px of (x, y), unit-square
+    coordinates on the canvas: read from the canvas's own drawing layer."""
+    return page.locator(".st-key-canvas canvas.dc-canvas.lower-canvas").evaluate(
+        """(c, [x, y, r]) => {
+            const px = Math.round(x * c.width), py = Math.round(y * c.height);
+            const d = c.getContext('2d').getImageData(Math.max(0, px - r), Math.max(0, py - r), 2 * r + 1, 2 * r + 1).data;
+            let best = 0;
+            for (let i = 0; i < d.length; i += 4) best = Math.max(best, Math.min(d[i], d[i + 3]));
+            return best;
+        }""",
+        [x, y, radius],
+    )
+
+
+def boxes(page, selectors: dict[str, str]) -> dict[str, tuple[int, int, int, int] | None]:
+    """Where each part is on the screen now: (left, top, right, bottom) in px, rounded."""
+    out = {}
+    for name, selector in selectors.items():
+        b = page.locator(selector).first.bounding_box()
+        out[name] = None if b is None else tuple(round(v) for v in (b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]))
+    return out
 
 
 def clear_canvas(page) -> None:

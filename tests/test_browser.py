@@ -25,11 +25,14 @@ from browser_support import (
     EMPTY_PROMPT,
     HOW_TO_ENABLE,
     StreamlitServer,
+    boxes,
     browser_missing,
     clear_canvas,
     click_button,
     draw_digit,
+    draw,
     exceptions,
+    ink_at,
     launch,
     open_app,
     prediction,
@@ -172,7 +175,7 @@ def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equati
         open_app(page, app_url, timeout=60_000)
         canvas, panel = (
             page.locator(".st-key-canvas").bounding_box(),
-            page.locator(".st-key-live_panel").bounding_box(),
+            page.locator(".st-key-lesson_live").bounding_box(),
         )
         assert panel["x"] >= canvas["x"] + canvas["width"] and panel["y"] < canvas["y"] + canvas["height"], (
             canvas,
@@ -204,7 +207,7 @@ def test_a_digit_drawn_by_touch_on_a_phone_is_read_and_fits_the_screen(browser, 
         touch_draw(page, context.new_cdp_session(page), DIGITS[7])
         expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
         for part in (
-            page.locator(".st-key-live_panel"),
+            page.locator(".st-key-lesson_live"),
             page.get_by_test_id("stVegaLiteChart").first.locator("svg.marks"),
         ):
             box = part.bounding_box()
@@ -260,3 +263,151 @@ def test_training_shows_growing_curves_and_stop_stops_it(page):
     time.sleep(1.0)
     assert progress_value(page) == stopped_at, "training went on after Stop"
     expect(exceptions(page)).to_have_count(0)
+
+
+# ----------------------------------------------------------------------------- the lesson
+
+# The screens of a class: a projector with the sidebar open, a tablet and a phone (touch).
+SCREENS = {
+    "projector 1280x720": {"viewport": {"width": 1280, "height": 720}},
+    "projector 1024x768": {"viewport": {"width": 1024, "height": 768}},
+    "tablet 820x1180": {"viewport": {"width": 820, "height": 1180}, "has_touch": True},
+    "phone 390x844": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True},
+}
+LESSON = {  # what the class watches: the drawing, the answer, the run's state and its curves
+    "canvas": ".st-key-canvas",
+    "prediction": "[data-testid='stMetric']",
+    "probabilities": ".st-key-probabilities [data-testid='stVegaLiteChart']",
+    "progress": ".st-key-run_status",
+    "loss curves": ".st-key-loss_chart [data-testid='stVegaLiteChart']",
+    "accuracy curves": ".st-key-accuracy_chart [data-testid='stVegaLiteChart']",
+}
+ANSWER = ("canvas", "prediction", "probabilities")  # on a phone: the answer right under the drawing
+TOP_STRIP = [(0.75, 0.01), (0.95, 0.25)]  # a stroke begun in the canvas's top 3 px, right half
+
+
+def _screen_page(browser, app_url, screen: str, query: str = ""):
+    """A page on that screen, and how to draw on it: a finger on a touch screen, else the mouse."""
+    context, page = _new_page(browser, **SCREENS[screen])
+    open_app(page, app_url + query, timeout=60_000)
+    if SCREENS[screen].get("has_touch"):
+        cdp = context.new_cdp_session(page)
+        page.draw = lambda strokes, margin=0.2: touch_draw(page, cdp, strokes, margin=margin)
+    else:
+        page.draw = lambda strokes, margin=0.2: draw(page, strokes, margin=margin)
+    return context, page
+
+
+def _in_view(box, width, height) -> bool:
+    return box is not None and box[0] >= 0 and box[1] >= 0 and box[2] <= width + 1 and box[3] <= height + 1
+
+
+def _press(page, key: str) -> None:
+    """A sidebar button; on a phone the sidebar is opened for it and closed again."""
+    expand = page.get_by_test_id("stExpandSidebarButton")
+    if not expand.is_visible():
+        click_button(page, key)
+        return
+    expand.click()
+    click_button(page, key)
+    page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+    _expect()(expand).to_be_visible()
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_the_lesson_stays_in_view_and_still_while_a_run_starts_trains_and_ends(browser, app_url, screen):
+    """The teacher presses Train while the class watches: on a projector (sidebar open) and
+    a tablet, the canvas, the answer, the probabilities, the progress and both curves are
+    on the screen without scrolling, before, during and after the run; on a phone the
+    answer sits right under the canvas. Nothing moves while a run starts, trains, is
+    started again (the old curves stay until new points come) and ends."""
+    expect = _expect()
+    context, page = _screen_page(browser, app_url, screen, "?epochs=1000")  # a long run: Stop ends it
+    width, height = SCREENS[screen]["viewport"].values()
+    try:
+        page.draw(DIGITS[7])
+        expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
+        must_see = LESSON
+        if width < 800:  # a phone: the student has the canvas at the top of the screen, under the app's bar
+            page.locator(".st-key-canvas").evaluate(
+                "el => { el.style.scrollMarginTop = '64px'; el.scrollIntoView({block: 'start'}) }"
+            )
+            must_see = ANSWER
+        before = boxes(page, LESSON)
+        assert all(_in_view(before[k], width, height) for k in must_see), before
+        seen = []
+
+        def watch(seconds: float, until=None) -> None:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and not (until and until()):
+                seen.append(boxes(page, LESSON))
+                time.sleep(0.1)
+
+        for _ in range(2):  # a first run, then another: the first one's curves stay meanwhile
+            _press(page, "train")
+            watch(20, until=lambda: (progress_value(page) or 0) > 0)
+            assert (progress_value(page) or 0) > 0, "the run did not start"
+            watch(1.0)
+            assert page.locator(".st-key-loss_chart g.mark-line path").count() >= 1
+            _press(page, "stop")
+            expect(page.get_by_text(re.compile(r"Stopped", re.I)).first).to_be_visible(timeout=TIMEOUT)
+            watch(1.5)
+        moved = [b for b in seen if b != before]
+        assert not moved, f"the layout moved: before {before}, then {moved[0]}"
+        expect(exceptions(page)).to_have_count(0)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("screen", ["projector 1280x720", "tablet 820x1180", "phone 390x844"])
+def test_strokes_begun_anywhere_draw_and_undo_takes_back_the_last(browser, app_url, screen):
+    """With a mouse or a finger: after a first stroke, strokes begun on the canvas's edges
+    and corners, the top strip where the component's toolbar sat included, all draw.
+    Nothing can switch drawing off (no toolbar, no edit mode). Undo takes back the last
+    stroke only; Clear empties the canvas."""
+    expect = _expect()
+    context, page = _screen_page(browser, app_url, screen)
+    try:
+        expect(page.locator(".st-key-canvas .dc-toolbar")).to_be_hidden()
+        page.draw(DIGITS[1])
+        expect(prediction(page)).to_have_text("1", timeout=TIMEOUT)
+        edges = [TOP_STRIP, [(0.02, 0.02), (0.2, 0.05)], [(0.99, 0.6), (0.8, 0.6)], [(0.05, 0.99), (0.2, 0.8)]]
+        for stroke in edges:
+            was = _seen(page)
+            page.draw([stroke], margin=0)
+            # the canvas paints a finished stroke within a frame or two
+            _wait_for(lambda s=stroke: ink_at(page, *s[0]) > 200, f"a stroke begun at {stroke[0]} drew nothing")
+            _wait_for(lambda w=was: _seen(page) != w, "the app did not get the stroke")  # Undo takes what it has
+        expect(_undo_button(page)).to_be_enabled()
+        for stroke in reversed(edges):  # Undo, stroke by stroke
+            _undo_button(page).click()
+            _wait_for(lambda s=stroke: ink_at(page, *s[0]) < 50, f"Undo left the stroke begun at {stroke[0]}")
+        assert ink_at(page, 0.5, 0.5) > 200, "Undo took more than the last strokes"
+        expect(prediction(page)).to_have_text("1", timeout=TIMEOUT)
+        _undo_button(page).click()  # the 1 itself
+        expect(prediction(page)).to_have_text(NOT_A_DIGIT, timeout=TIMEOUT)
+        expect(_undo_button(page)).to_be_disabled()
+        page.draw(DIGITS[7])
+        expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
+        clear_canvas(page)
+        expect(prediction(page)).to_have_text(NOT_A_DIGIT, timeout=TIMEOUT)
+        _wait_for(lambda: ink_at(page, 0.5, 0.2) < 50, "Clear left ink")
+        expect(exceptions(page)).to_have_count(0)
+    finally:
+        context.close()
+
+
+def _seen(page) -> str | None:
+    """The 28 x 28 picture the network reads, as the answer panel shows it."""
+    return page.locator(".st-key-answer img").first.get_attribute("src")
+
+
+def _undo_button(page):
+    return page.locator(".st-key-undo button:visible").first
+
+
+def _wait_for(condition, message: str, timeout: float = TIMEOUT / 1000) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{message} (after {timeout:.0f} s)"
+        time.sleep(0.1)

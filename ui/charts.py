@@ -23,6 +23,10 @@ ACCENT = "#e4572e"  # the network's answer
 MUTED = "#9aa5b1"
 SERIES = {"training": "#4c78a8", "validation": "#f58518"}
 LOSS_TOP = 3.0  # a loss axis from 0 to at least 3: a guess scores ln 10 = 2.3, the legend sits above
+# Heights in px, axes and titles included (Streamlit fits a chart into its height): the
+# answer and the live curves share one projector screen with the canvas.
+BARS_HEIGHT = 180
+CURVES_HEIGHT = 210
 FEW = 40  # a curve of at most this many points shows them as dots
 VAL_POINTS = 60  # the validation curves' points at most (bucket means), as the training loss's 200
 RUN_COLOURS = [
@@ -98,8 +102,9 @@ def probabilities(proba: np.ndarray | None, height: int = 290) -> dict:
     """The 10 softmax outputs as bars; the answer stands out; empty bars before a drawing."""
     p = [0.0] * 10 if proba is None else [float(v) for v in np.asarray(proba, dtype=float)]
     top = int(np.argmax(p)) if proba is not None else -1
-    rows = [
-        {"digit": str(d), "probability": v, "answer": d == top, "label": f"{v:.0%}" if v >= 0.005 else ""}
+    second = int(np.argsort(p)[-2]) if proba is not None else -1
+    rows = [  # the two largest numbered: ten labels would run into each other on a narrow chart
+        {"digit": str(d), "probability": v, "answer": d == top, "label": f"{v:.0%}" if d in (top, second) and v >= 0.005 else ""}
         for d, v in enumerate(p)
     ]
     encoding = {
@@ -108,12 +113,12 @@ def probabilities(proba: np.ndarray | None, height: int = 290) -> dict:
             "type": "nominal",
             "title": None,
             "sort": None,
-            "axis": {"labelAngle": 0, "labelFontSize": FONT + 5, "ticks": False, "labelOverlap": False},
+            "axis": {"labelAngle": 0, "labelFontSize": FONT + 3, "ticks": False, "labelOverlap": False},
         },
         "y": {
             "field": "probability",
             "type": "quantitative",
-            "title": "probability",
+            "title": None,  # the % on the axis say it; the room goes to the bars
             "scale": {"domain": [0, 1]},
             "axis": {"format": "%", "tickCount": 5},
         },
@@ -210,7 +215,7 @@ def learning_curves(curves: History, epochs: float, height: int = 300) -> tuple[
     acc_chart = _chart(
         acc,
         height,
-        title="Accuracy on validation digits",
+        title="Validation accuracy",
         mark={
             "type": "line",
             "strokeWidth": 3,

@@ -1,4 +1,4 @@
-"""The input (a canvas to draw on, or an uploaded picture) and the prediction panel."""
+"""The input (a canvas to draw on, or an uploaded picture) and the answer panel."""
 
 from __future__ import annotations
 
@@ -15,15 +15,55 @@ from .text import plain
 
 CANVAS = 280  # px, ten times MNIST's 28
 PEN = 22  # default pen width: about MNIST's stroke at this size
-PROMPT = (
-    "Draw a digit from 0 to 9 on the black square: big and in the middle. The network's answer appears here."
-)
+PROMPT = "Draw a digit from 0 to 9 on the black square, big and in the middle."
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+
+# streamlit-drawable-canvas 0.13 lays its own toolbar (undo, redo, reset and an edit
+# toggle) 1 rem into the top of the drawing, invisible until hovered: on a touch screen
+# it swallows strokes begun in that strip, and its edit toggle stops drawing. No option
+# hides it while drawing stays on (only disabled=True does), and it lives in the
+# component's shadow root, out of reach of the page's CSS, so this script puts one rule
+# into that root. Undo and Clear are the app's own buttons below the canvas.
+# (Upstream report: benchmarks/RESULTS.md, "streamlit-drawable-canvas".)
+NO_TOOLBAR = """<script>
+(() => {
+  if (window.digitnetNoToolbar) return;
+  window.digitnetNoToolbar = true;
+  const rule = ".dc-toolbar{display:none !important}";
+  const hide = () => {
+    for (const host of document.querySelectorAll(".st-key-canvas *")) {
+      const root = host.shadowRoot;
+      if (root && !root.querySelector("style[data-digitnet]")) {
+        const style = document.createElement("style");
+        style.dataset.digitnet = "no-toolbar";
+        style.textContent = rule;
+        root.appendChild(style);
+      }
+    }
+  };
+  hide();
+  new MutationObserver(hide).observe(document.body, {childList: true, subtree: true});
+})();
+</script>"""
 
 
 def input_panel(s: Session) -> None:
-    """Canvas, pen width, Clear, and the upload; leaves what the network should read in s.drawing."""
-    rgba = _canvas(s)
+    """The canvas with Undo and Clear; leaves what the network should read in s.drawing
+    (the upload, in tools_panel, may replace it)."""
+    s.drawing = from_canvas(_canvas(s))
+
+
+def tools_panel(s: Session) -> None:
+    """Pen width and the picture upload: below the canvas on a wide screen, below the
+    answer on a phone (the answer belongs right under the drawing)."""
+    st.slider(
+        "Pen width",
+        min_value=8,
+        max_value=40,
+        value=PEN,
+        key="pen_width",
+        help="How thick your strokes are, in canvas pixels. MNIST's digits were written with a pen about a tenth as wide as the digit is tall.",
+    )
     upload = st.file_uploader(
         "Or upload a picture of a digit",
         type=IMAGE_TYPES,
@@ -32,47 +72,69 @@ def input_panel(s: Session) -> None:
         help="A photo or scan of one handwritten digit, dark on light paper or light on dark. "
         "It is cropped, scaled and centred the same way as a drawing.",
     )
-    s.drawing = _drawing(s, rgba, upload)
+    if s.source == "upload" and upload is not None:
+        s.drawing = _uploaded(s, upload)
+        if s.drawing.has_ink:
+            st.caption(
+                "The network is reading your uploaded picture; draw on the canvas to go back to drawing."
+            )
 
 
 def _canvas(s: Session) -> np.ndarray | None:
-    pen = st.session_state.get("pen_width", PEN)
+    objects = s.canvas_start["objects"]
     try:
         # Imported here: in 0.13 the import registers the component with the
         # running Streamlit server, and raises outside one (e.g. a plain import).
         from streamlit_drawable_canvas import st_canvas
 
         result = st_canvas(
-            stroke_width=pen,
+            stroke_width=st.session_state.get("pen_width", PEN),
             stroke_color="#FFFFFF",
             background_color="#000000",
             width=CANVAS,
             height=CANVAS,
             drawing_mode="freedraw",
-            initial_drawing={"objects": [], "clears": s.clears},  # a new value empties the canvas
+            initial_drawing=s.canvas_start,  # a new value replaces the drawing (Clear, Undo)
             return_image_data=True,
             key="canvas",
             on_change=_canvas_changed,
         )
         rgba = None if s.cleared else result.image_data
+        objects = (result.json_data or {}).get("objects", objects)
+        with st.container(key="no_toolbar"):  # hidden (layout.CSS); the script still runs
+            st.html(NO_TOOLBAR, unsafe_allow_javascript=True)
     except Exception as e:  # the component could not be loaded: uploading still works
         st.warning(
             f"The drawing canvas could not be loaded ({e}). You can still upload a picture of a digit."
         )
         rgba = None
-    pen_col, clear_col = st.columns([3, 1], vertical_alignment="bottom")
-    pen_col.slider(
-        "Pen width",
-        min_value=8,
-        max_value=40,
-        value=PEN,
-        key="pen_width",
-        help="How thick your strokes are, in canvas pixels. MNIST's digits were written with a pen about a tenth as wide as the digit is tall.",
+    buttons = st.container(horizontal=True, gap="small")  # side by side on a phone too
+    buttons.button(
+        "Undo",
+        key="undo",
+        icon=":material/undo:",
+        on_click=_undo,
+        args=(objects,),
+        disabled=not objects,
+        help="Take back the last stroke.",
+        width="stretch",
     )
-    clear_col.button(
-        "Clear", key="clear", on_click=_clear, help="Wipe the canvas and start a new digit.", width="stretch"
+    buttons.button(
+        "Clear",
+        key="clear",
+        icon=":material/delete:",
+        on_click=_clear,
+        help="Wipe the canvas and start a new digit.",
+        width="stretch",
     )
     return rgba
+
+
+def _restart_canvas(objects: list) -> None:
+    """Load the canvas with `objects` (it sends the new drawing back by itself)."""
+    s = session()
+    s.canvas_start = {"objects": objects, "edit": s.canvas_start.get("edit", 0) + 1}
+    s.source = "canvas"
 
 
 def _canvas_changed() -> None:
@@ -81,9 +143,12 @@ def _canvas_changed() -> None:
 
 
 def _clear() -> None:
-    s = session()
-    s.clears += 1
-    s.cleared, s.source = True, "canvas"
+    _restart_canvas([])
+    session().cleared = True  # read as empty at once, not when the canvas answers
+
+
+def _undo(objects: list) -> None:
+    _restart_canvas(list(objects[:-1]))
 
 
 def _upload_changed() -> None:
@@ -91,22 +156,15 @@ def _upload_changed() -> None:
     s.source = "upload" if st.session_state.get("upload_image") is not None else "canvas"
 
 
-def _drawing(s: Session, rgba: np.ndarray | None, upload) -> Preprocessed:
-    if s.source == "upload" and upload is not None:
-        if s.upload_cache is None or s.upload_cache[0] != upload.file_id:
-            try:
-                s.upload_cache = (upload.file_id, from_bytes(upload.getvalue()))
-            except PreprocessError as e:
-                s.upload_cache = (upload.file_id, str(e))
-        pre = s.upload_cache[1]
-        if isinstance(pre, str):
-            st.error(plain(pre))
-        else:
-            st.caption(
-                "The network is reading your uploaded picture; draw on the canvas to go back to drawing."
-            )
-            return pre
-    return from_canvas(rgba)
+def _uploaded(s: Session, upload) -> Preprocessed:
+    """The uploaded picture, read once per file; a file that cannot be read becomes no
+    ink with its sentence as the reason (the answer panel shows it as an error)."""
+    if s.upload_cache is None or s.upload_cache[0] != upload.file_id:
+        try:
+            s.upload_cache = (upload.file_id, from_bytes(upload.getvalue()))
+        except PreprocessError as e:
+            s.upload_cache = (upload.file_id, Preprocessed(None, None, None, str(e)))
+    return s.upload_cache[1]
 
 
 def prediction_panel(s: Session) -> Reading:
@@ -114,26 +172,24 @@ def prediction_panel(s: Session) -> Reading:
     read with the live weights while a training runs."""
     net, name = s.live_net()
     reading = read(net, s.drawing or from_canvas(None))
-    answer, bars = layout.row(
-        200, "probabilities", gap="medium"
-    )  # the bars go below the answer when the panel is narrow
+    answer, bars = layout.row("answer", "probabilities", gap="small")  # bars below the answer when narrow
     with answer:
-        st.metric(
-            "Prediction",
-            "—" if reading.digit is None else str(reading.digit),
-            help="The digit with the highest probability in the network's output A2 (softmax).",
-        )
-        if not reading.has_ink:
-            st.info(
-                PROMPT if reading.pre.reason is None or "empty" in reading.pre.reason else reading.pre.reason
+        with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+            st.metric(
+                "Prediction",
+                "—" if reading.digit is None else str(reading.digit),
+                help="The digit with the highest probability in the network's output A2 (softmax).",
+                width="content",
             )
-        elif reading.unsure:
-            st.warning(reading.sentence())
+            seen = reading.pre.image28 if reading.pre.image28 is not None else np.zeros((28, 28), np.uint8)
+            picture(seen, width=72, caption="What it sees")
+        if reading.has_ink:
+            (st.warning if reading.unsure else st.success)(reading.sentence())
+        elif s.source == "upload" and reading.pre.reason:
+            st.error(plain(reading.pre.reason))  # a picture that could not be read: said where the answer goes
         else:
-            st.success(reading.sentence())
-        seen = reading.pre.image28 if reading.pre.image28 is not None else np.zeros((28, 28), np.uint8)
-        picture(seen, width=140, caption="What the network sees: 28 × 28 pixels")
+            st.info(PROMPT if reading.pre.reason is None or "empty" in reading.pre.reason else reading.pre.reason)
     with bars:
-        st.vega_lite_chart(charts.probabilities(reading.proba), width="stretch")
+        st.vega_lite_chart(charts.probabilities(reading.proba, height=charts.BARS_HEIGHT), width="stretch")
         st.caption(f"Read by {name}.")
     return reading

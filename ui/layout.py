@@ -1,27 +1,62 @@
-"""Rows that wrap: parts side by side while there is room, one below the other when there
-is not (a phone; a 1024 px projector with the sidebar open). Streamlit's horizontal
-containers move a part that does not fit onto the next line; the width below which a part
-moves is its minimum width, set here by its key (never more than the screen's width)."""
+"""The page's layout. Rows that wrap: parts side by side while there is room, one below
+the other when there is not (a phone; a 1024 px projector with the sidebar open).
+Streamlit's horizontal containers move a part that does not fit onto the next line; the
+width below which a part moves is its minimum width, set here by its key (never more
+than the screen's width). And the lesson's grid: the canvas, the answer and the live
+training in one screen."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 MIN_WIDTH = {  # px, by container key (or key prefix)
-    "live_panel": 224,  # the prediction beside the canvas down to a 1024 px projector with the sidebar open
-    "probabilities": 220,  # the bars right of the answer, or below it
-    "loss_chart": 232,  # the two curves side by side from about 480 px
-    "accuracy_chart": 232,
+    "answer": 170,  # the prediction, what the network sees, the sentence
+    "probabilities": 190,  # the bars right of the answer down to a 1024 px projector with the sidebar open
+    "loss_chart": 160,  # the two curves side by side down to a 1024 px projector with the sidebar open
+    "accuracy_chart": 160,
     "equation_": 460,  # Look inside: an equation keeps the width it needs, its numbers beside or below
     "numbers_": 260,
     "confusion": 420,  # cells wide enough for four-digit counts
     "misread": 300,
 }
+WIDE = 600  # px of page width from which the answer stands beside the canvas, not below it
 
-CSS = "".join(
-    f"[data-testid='stLayoutWrapper']:has(> [class*='st-key-{key}']) {{min-width: min({px}px, 100%)}}"
-    for key, px in MIN_WIDTH.items()
+_part = "[data-testid='stLayoutWrapper']:has(> .st-key-lesson_{0})"
+CSS = (
+    "".join(
+        f"[data-testid='stLayoutWrapper']:has(> [class*='st-key-{key}']) {{min-width: min({px}px, 100%)}}"
+        for key, px in MIN_WIDTH.items()
+    )
+    # The lesson: on a phone the drawing, then the answer and the training, then the pen
+    # width and the upload (the order of the page); from WIDE px (of the page's width,
+    # sidebar or not) the drawing and its tools on the left, the answer and the live
+    # training beside them, all on one projector screen.
+    + "[data-testid='stMainBlockContainer'] {container-type: inline-size; container-name: page}"
+    + f"@container page (min-width: {WIDE}px) {{"
+    + ".st-key-lesson {display: grid; grid-template-columns: 280px minmax(0, 1fr); column-gap: 1rem;"
+    + " grid-template-areas: 'draw live' 'tools live'; grid-template-rows: auto 1fr; align-items: start}"
+    + "".join(f"{_part.format(a)} {{grid-area: {a}}}" for a in ("draw", "live", "tools"))
+    + "}"
+    + ".st-key-no_toolbar {display: none}"  # a script's container, nothing to see
+    + ".st-key-run_status [data-testid='stAlert'] > div {padding: 0.4rem 0.75rem}"
+    + ".st-key-run_status [data-testid='stAlert'] p {font-size: 0.9rem}"
+    + ".st-key-run_header p {white-space: nowrap; overflow: hidden; text-overflow: ellipsis}"  # one line
+    # the header: the title and the sentence under it side by side while there is room
+    + ".st-key-header h1 {padding: 0}"
+    + ".st-key-header > :last-child {flex: 1 1 16rem; min-width: 0}"
 )
+
+
+def header(title: str, sentence: str) -> None:
+    with st.container(key="header", horizontal=True, vertical_alignment="center", gap="medium"):
+        st.title(title, width="content")
+        st.caption(sentence)
+
+
+def lesson() -> tuple:
+    """The containers of the lesson: (draw, live, tools), in the order a phone shows them."""
+    grid = st.container(key="lesson", gap="medium")
+    return tuple(grid.container(key=f"lesson_{part}") for part in ("draw", "live", "tools"))
 
 
 def row(*parts: str | int, gap: str = "large") -> list:

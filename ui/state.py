@@ -81,7 +81,8 @@ class Session:
     notices: list[Notice] = field(default_factory=list)  # shown once, then cleared
     last_run_notice: Notice | None = None  # how the last run ended, shown with its curves
     source: str = "canvas"  # the input changed last: "canvas" or "upload"
-    clears: int = 0  # times Clear was pressed: a new value empties the canvas
+    # what the canvas (re)loads: Clear and Undo set a new value (an "edit" count in it makes it new)
+    canvas_start: dict = field(default_factory=lambda: {"objects": [], "edit": 0})
     cleared: bool = False  # Clear pressed, the canvas has not sent its empty drawing yet
     drawing: Preprocessed | None = None  # what the network is reading now
     upload_cache: tuple[str, object] | None = None  # (file id, Preprocessed or error sentence)

@@ -26,8 +26,10 @@ from . import (
 
 VIEWS = ["Look inside", "Compare runs", "Test set", "Step by step", "Why this answer", "My digits"]
 CSS = (
-    "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"  # less empty space above the title, for a projector
-    + layout.CSS  # rows that wrap: each part's minimum width
+    # less empty space above the title and at the sides, for a projector
+    "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"
+    + "@media (min-width: 640px) {[data-testid='stMainBlockContainer'] {padding-left: 1.5rem; padding-right: 1.5rem}}"
+    + layout.CSS
     # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
     + "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
     + identity.CSS
@@ -57,17 +59,17 @@ def page() -> None:
     model_file.sidebar(s)
     teach.sidebar(s)
 
-    st.title("DigitNet")
-    st.markdown(
+    layout.header(
+        "DigitNet",
         "Draw a digit and watch a small neural network — the one in the notes, written in NumPy — read it. "
-        "Then train your own in the sidebar and see it learn while you draw."
+        "Then train your own in the sidebar and see it learn while you draw.",
     )
-    left, right = layout.row(
-        300, "live_panel", gap="medium"
-    )  # the canvas keeps its 280 px; the panel wraps below when narrow
-    with left:
+    drawing, answer, tools = layout.lesson()  # on a phone in this order; side by side when wide
+    with drawing:
         draw.input_panel(s)
-    with right:
+    with tools:
+        draw.tools_panel(s)
+    with answer:
         every = training.live_every(s)
         st.fragment(live, run_every=every, key="live")(s, every)
     training.dataset_status(data_slot)

@@ -12,7 +12,7 @@ from digitnet.jobs import slots
 from digitnet.jobs.budget import check_affordable
 from digitnet.jobs.job import TrainingJob
 from digitnet.settings import parse_hidden
-from digitnet.train import TrainConfig
+from digitnet.train import History, TrainConfig
 
 from . import charts, keep, layout, resources
 from .learning import training_set
@@ -270,16 +270,38 @@ def _page_connected() -> Callable[[], bool] | None:
 
 
 def training_panel(s: Session) -> None:
-    """The active (or last) run: waiting / progress / how it ended, and its curves."""
+    """The active (or last) run: a line of its settings, its state (waiting, progress, or
+    how it ended) and its curves. Every part keeps its place and its size whatever
+    happens, so nothing on the screen jumps when a run starts or ends: before the first
+    run the curves are empty frames, and a new run shows the previous run's curves until
+    its own first points arrive."""
     run = s.active_run or (s.runs[-1] if s.runs else None)
-    if run is None:
-        st.caption(
-            "Press **Train** in the sidebar to train a network of your own: its loss and accuracy curves grow here "
-            "while you keep drawing, and the prediction above uses its weights as they are learnt."
-        )
-        return
-    snap = run.read()
-    st.markdown(
+    snap = None if run is None else run.read()
+    # The run's state keeps its height from before the first run to how the last one ended, so
+    # nothing below it moves; a message longer than that (a narrow screen, a divergence) scrolls.
+    with st.container(key="run_status", gap="small", height=STATUS_HEIGHT, border=False):
+        if run is None:
+            st.caption(
+                "Press **Train** in the sidebar to train a network of your own: its loss and accuracy curves "
+                "grow here while you keep drawing, and the prediction uses its weights as they are learnt."
+            )
+        else:
+            _run_status(s, run, snap)
+    shown = next((r for r in reversed(s.runs) if r.snapshot and r.snapshot.history.steps), None)
+    curves = shown.snapshot.history if shown else NO_CURVES
+    epochs = shown.settings["epochs"] if shown else settings()["epochs"]
+    loss, accuracy = charts.learning_curves(curves, epochs, height=charts.CURVES_HEIGHT)
+    left, right = layout.row("loss_chart", "accuracy_chart", gap="small")  # side by side, or one above the other
+    left.vega_lite_chart(loss, width="stretch")
+    right.vega_lite_chart(accuracy, width="stretch")
+
+
+STATUS_HEIGHT = 120  # px: the settings' line and three lines of a message
+NO_CURVES = History()  # the frames drawn before the first run
+
+
+def _run_status(s: Session, run: Run, snap) -> None:
+    st.container(key="run_header").markdown(
         f"**Run {run.number}** — α = {run.settings['lr']:g}, hidden {run.settings['hidden']}, "
         f"batch {run.settings['batch_size']}, {OPTIMIZERS[run.settings['optimizer']].lower()}, "
         f"{run.settings['epochs']} epochs"
@@ -303,13 +325,6 @@ def training_panel(s: Session) -> None:
             )
     elif s.last_run_notice is not None:
         getattr(st, s.last_run_notice.kind)(s.last_run_notice.text)
-    if snap.history.steps:
-        loss, accuracy = charts.learning_curves(snap.history, run.settings["epochs"])
-        left, right = layout.row(
-            "loss_chart", "accuracy_chart", gap="small"
-        )  # side by side, or one above the other
-        left.vega_lite_chart(loss, width="stretch")
-        right.vega_lite_chart(accuracy, width="stretch")
 
 
 def live_every(s: Session) -> float | None:
