@@ -345,7 +345,8 @@ def ink_at(page, x: float, y: float, radius: int = 2) -> int:
     return page.locator(".st-key-canvas canvas.dc-canvas.lower-canvas").evaluate(
         """(c, [x, y, r]) => {
             const px = Math.round(x * c.width), py = Math.round(y * c.height);
-            const d = c.getContext('2d').getImageData(Math.max(0, px - r), Math.max(0, py - r), 2 * r + 1, 2 * r + 1).data;
+            const x0 = Math.max(0, px - r), y0 = Math.max(0, py - r);
+            const d = c.getContext('2d').getImageData(x0, y0, 2 * r + 1, 2 * r + 1).data;
             let best = 0;
             for (let i = 0; i < d.length; i += 4) best = Math.max(best, Math.min(d[i], d[i + 3]));
             return best;
@@ -359,7 +360,11 @@ def boxes(page, selectors: dict[str, str]) -> dict[str, tuple[int, int, int, int
     out = {}
     for name, selector in selectors.items():
         b = page.locator(selector).first.bounding_box()
-        out[name] = None if b is None else tuple(round(v) for v in (b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]))
+        out[name] = (
+            None
+            if b is None
+            else tuple(round(v) for v in (b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]))
+        )
     return out
 
 

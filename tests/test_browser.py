@@ -29,8 +29,8 @@ from browser_support import (
     browser_missing,
     clear_canvas,
     click_button,
-    draw_digit,
     draw,
+    draw_digit,
     exceptions,
     ink_at,
     launch,
@@ -371,13 +371,22 @@ def test_strokes_begun_anywhere_draw_and_undo_takes_back_the_last(browser, app_u
         expect(page.locator(".st-key-canvas .dc-toolbar")).to_be_hidden()
         page.draw(DIGITS[1])
         expect(prediction(page)).to_have_text("1", timeout=TIMEOUT)
-        edges = [TOP_STRIP, [(0.02, 0.02), (0.2, 0.05)], [(0.99, 0.6), (0.8, 0.6)], [(0.05, 0.99), (0.2, 0.8)]]
+        edges = [
+            TOP_STRIP,
+            [(0.02, 0.02), (0.2, 0.05)],
+            [(0.99, 0.6), (0.8, 0.6)],
+            [(0.05, 0.99), (0.2, 0.8)],
+        ]
         for stroke in edges:
             was = _seen(page)
             page.draw([stroke], margin=0)
             # the canvas paints a finished stroke within a frame or two
-            _wait_for(lambda s=stroke: ink_at(page, *s[0]) > 200, f"a stroke begun at {stroke[0]} drew nothing")
-            _wait_for(lambda w=was: _seen(page) != w, "the app did not get the stroke")  # Undo takes what it has
+            _wait_for(
+                lambda s=stroke: ink_at(page, *s[0]) > 200, f"a stroke begun at {stroke[0]} drew nothing"
+            )
+            _wait_for(
+                lambda w=was: _seen(page) != w, "the app did not get the stroke"
+            )  # Undo takes what it has
         expect(_undo_button(page)).to_be_enabled()
         for stroke in reversed(edges):  # Undo, stroke by stroke
             _undo_button(page).click()

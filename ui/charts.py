@@ -104,7 +104,12 @@ def probabilities(proba: np.ndarray | None, height: int = 290) -> dict:
     top = int(np.argmax(p)) if proba is not None else -1
     second = int(np.argsort(p)[-2]) if proba is not None else -1
     rows = [  # the two largest numbered: ten labels would run into each other on a narrow chart
-        {"digit": str(d), "probability": v, "answer": d == top, "label": f"{v:.0%}" if d in (top, second) and v >= 0.005 else ""}
+        {
+            "digit": str(d),
+            "probability": v,
+            "answer": d == top,
+            "label": f"{v:.0%}" if d in (top, second) and v >= 0.005 else "",
+        }
         for d, v in enumerate(p)
     ]
     encoding = {

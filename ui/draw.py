@@ -62,7 +62,8 @@ def tools_panel(s: Session) -> None:
         max_value=40,
         value=PEN,
         key="pen_width",
-        help="How thick your strokes are, in canvas pixels. MNIST's digits were written with a pen about a tenth as wide as the digit is tall.",
+        help="How thick your strokes are, in canvas pixels. MNIST's digits were written with a pen "
+        "about a tenth as wide as the digit is tall.",
     )
     upload = st.file_uploader(
         "Or upload a picture of a digit",
@@ -99,8 +100,9 @@ def _canvas(s: Session) -> np.ndarray | None:
             key="canvas",
             on_change=_canvas_changed,
         )
-        rgba = None if s.cleared else result.image_data
-        objects = (result.json_data or {}).get("objects", objects)
+        # after Clear: empty at once; after Undo: the last picture until the canvas sends the new one
+        rgba = None if s.cleared and not s.canvas_start["objects"] else result.image_data
+        objects = _objects(s, {"drawing": {"raw": result.json_data}})
         with st.container(key="no_toolbar"):  # hidden (layout.CSS); the script still runs
             st.html(NO_TOOLBAR, unsafe_allow_javascript=True)
     except Exception as e:  # the component could not be loaded: uploading still works
@@ -114,7 +116,6 @@ def _canvas(s: Session) -> np.ndarray | None:
         key="undo",
         icon=":material/undo:",
         on_click=_undo,
-        args=(objects,),
         disabled=not objects,
         help="Take back the last stroke.",
         width="stretch",
@@ -134,7 +135,7 @@ def _restart_canvas(objects: list) -> None:
     """Load the canvas with `objects` (it sends the new drawing back by itself)."""
     s = session()
     s.canvas_start = {"objects": objects, "edit": s.canvas_start.get("edit", 0) + 1}
-    s.source = "canvas"
+    s.source, s.cleared = "canvas", True
 
 
 def _canvas_changed() -> None:
@@ -144,11 +145,20 @@ def _canvas_changed() -> None:
 
 def _clear() -> None:
     _restart_canvas([])
-    session().cleared = True  # read as empty at once, not when the canvas answers
 
 
-def _undo(objects: list) -> None:
-    _restart_canvas(list(objects[:-1]))
+def _undo() -> None:
+    s = session()
+    _restart_canvas(list(_objects(s, st.session_state.get("canvas"))[:-1]))
+
+
+def _objects(s: Session, sent) -> list:
+    """The strokes on the canvas as far as the app knows: after Clear or Undo, what it told the
+    canvas to show until the canvas sends its drawing again; else what the canvas sent last
+    (in a callback: with the click that called it, so two quick Undos take two strokes)."""
+    if s.cleared:
+        return s.canvas_start["objects"]
+    return (((sent or {}).get("drawing") or {}).get("raw") or {}).get("objects", [])
 
 
 def _upload_changed() -> None:
@@ -188,7 +198,9 @@ def prediction_panel(s: Session) -> Reading:
         elif s.source == "upload" and reading.pre.reason:
             st.error(plain(reading.pre.reason))  # a picture that could not be read: said where the answer goes
         else:
-            st.info(PROMPT if reading.pre.reason is None or "empty" in reading.pre.reason else reading.pre.reason)
+            st.info(
+                PROMPT if reading.pre.reason is None or "empty" in reading.pre.reason else reading.pre.reason
+            )
     with bars:
         st.vega_lite_chart(charts.probabilities(reading.proba, height=charts.BARS_HEIGHT), width="stretch")
         st.caption(f"Read by {name}.")

@@ -83,7 +83,7 @@ class Session:
     source: str = "canvas"  # the input changed last: "canvas" or "upload"
     # what the canvas (re)loads: Clear and Undo set a new value (an "edit" count in it makes it new)
     canvas_start: dict = field(default_factory=lambda: {"objects": [], "edit": 0})
-    cleared: bool = False  # Clear pressed, the canvas has not sent its empty drawing yet
+    cleared: bool = False  # Clear or Undo pressed, the canvas has not sent its new drawing yet
     drawing: Preprocessed | None = None  # what the network is reading now
     upload_cache: tuple[str, object] | None = None  # (file id, Preprocessed or error sentence)
     evaluations: dict[int, Evaluation] = field(default_factory=dict)

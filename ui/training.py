@@ -291,7 +291,9 @@ def training_panel(s: Session) -> None:
     curves = shown.snapshot.history if shown else NO_CURVES
     epochs = shown.settings["epochs"] if shown else settings()["epochs"]
     loss, accuracy = charts.learning_curves(curves, epochs, height=charts.CURVES_HEIGHT)
-    left, right = layout.row("loss_chart", "accuracy_chart", gap="small")  # side by side, or one above the other
+    left, right = layout.row(
+        "loss_chart", "accuracy_chart", gap="small"
+    )  # side by side, or one above the other
     left.vega_lite_chart(loss, width="stretch")
     right.vega_lite_chart(accuracy, width="stretch")
 
