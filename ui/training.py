@@ -312,8 +312,8 @@ def _run_status(s: Session, run: Run, snap) -> None:
         next_up = " — you are next" if snap.ahead == 0 else ""
         n = slots.machine_slots().n
         st.info(
-            f"Waiting for a free training slot: {snap.ahead} ahead of you{next_up}. This computer trains "
-            f"{n} network{'s' * (n != 1)} at a time; yours starts by itself. You can keep drawing."
+            f"Waiting for a free training slot: {snap.ahead} ahead of you{next_up}. It starts by itself "
+            f"({n} run{'s' * (n != 1)} at a time here); you can keep drawing."
         )
     elif snap.status == "running":
         p = snap.progress
