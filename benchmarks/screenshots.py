@@ -37,6 +37,7 @@ from browser_support import (  # noqa: E402
     open_app,
     prediction,
     progress_value,
+    set_learning_rate,
     set_number,
     sidebar_key,
     wait_for_app_run,
@@ -56,22 +57,6 @@ def save_small(png: bytes, path: Path) -> int:
             break
     path.write_bytes(buf.getvalue())
     return buf.tell()
-
-
-def set_learning_rate(page, value: str) -> None:
-    """Move the "Learning rate" select-slider with the keyboard until it shows `value`."""
-    thumb = sidebar_key(page, "lr").get_by_role("slider")
-    for _ in range(20):
-        now = thumb.get_attribute("aria-valuetext") or ""
-        if now.strip() == value:
-            break
-        order = ["0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1", "2", "5", "10"]
-        thumb.press("ArrowRight" if order.index(now.strip()) < order.index(value) else "ArrowLeft")
-        time.sleep(0.15)
-    wait_for_app_run(page)
-    assert (thumb.get_attribute("aria-valuetext") or "").strip() == value, (
-        f"learning rate stuck at {thumb.get_attribute('aria-valuetext')}"
-    )
 
 
 def wait_run_done(page, number: int, timeout_s: float = 240) -> None:

@@ -391,6 +391,22 @@ def set_number(page, key: str, value: int | str) -> None:
     box.press("Enter")
 
 
+def set_learning_rate(page, value: str) -> None:
+    """Move the "Learning rate" select-slider with the keyboard until it shows `value`."""
+    thumb = sidebar_key(page, "lr").get_by_role("slider")
+    for _ in range(20):
+        now = thumb.get_attribute("aria-valuetext") or ""
+        if now.strip() == value:
+            break
+        order = ["0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1", "2", "5", "10"]
+        thumb.press("ArrowRight" if order.index(now.strip()) < order.index(value) else "ArrowLeft")
+        time.sleep(0.15)
+    wait_for_app_run(page)
+    assert (thumb.get_attribute("aria-valuetext") or "").strip() == value, (
+        f"learning rate stuck at {thumb.get_attribute('aria-valuetext')}"
+    )
+
+
 def click_button(page, key: str) -> None:
     page.locator(f".st-key-{key} button:visible").first.click()
 

@@ -255,9 +255,12 @@ def test_two_runs_can_be_compared_on_one_chart(app):
     app.session_state["view"] = "Compare runs"
     app.run()
     no_problems(app)
-    assert list(app.dataframe[0].value["learning rate"]) == ["0.01", "1"]
+    table = app.dataframe[0].value
+    assert sorted(table["learning rate"]) == ["0.01", "1"]
+    accuracy = list(table["validation accuracy"])
+    assert accuracy == sorted(accuracy, reverse=True)  # the best run first
     chosen = app.multiselect(key="compare").value
-    assert len(chosen) == 2
+    assert len(chosen) == 2  # by default: the runs that ended and differ in the learning rate
     spec = json.dumps([c.proto.spec for c in app.get("vega_lite_chart")])
     assert "Validation accuracy" in spec
     app.radio(key="compare_metric").set_value("Training loss").run()

@@ -37,6 +37,7 @@ from browser_support import (
     open_app,
     prediction,
     progress_value,
+    set_learning_rate,
     set_number,
     touch_draw,
     wait_for_app_run,
@@ -345,7 +346,7 @@ def test_the_lesson_stays_in_view_and_still_while_a_run_starts_trains_and_ends(b
 
         for _ in range(2):  # a first run, then another: the first one's curves stay meanwhile
             _press(page, "train")
-            watch(20, until=lambda: (progress_value(page) or 0) > 0)
+            watch(60, until=lambda: (progress_value(page) or 0) > 0)
             assert (progress_value(page) or 0) > 0, "the run did not start"
             watch(1.0)
             assert page.locator(".st-key-loss_chart g.mark-line path").count() >= 1
@@ -420,3 +421,87 @@ def _wait_for(condition, message: str, timeout: float = TIMEOUT / 1000) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"{message} (after {timeout:.0f} s)"
         time.sleep(0.1)
+
+
+def test_projector_mode_is_a_switch_kept_in_the_link_with_a_huge_answer_that_fits(browser, app_url):
+    """The teacher turns on projector mode: the link keeps it (a reload, or the link opened
+    on the classroom's computer, is in projector mode too); the answer is far larger than
+    the title, the text black; at 1280x720 with the sidebar open the lesson still fits
+    while a run trains."""
+    expect = _expect()
+    context, page = _screen_page(browser, app_url, "projector 1280x720", "?epochs=1000")
+    try:
+        switch = page.locator(".st-key-projector")
+        switch.locator("label").first.click()
+        expect(page).to_have_url(re.compile(r"projector=true"), timeout=TIMEOUT)
+        page.reload()
+        wait_for_app_run(page)
+        expect(switch.get_by_role("switch")).to_be_checked(timeout=TIMEOUT)
+        page.draw(DIGITS[7])
+        expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
+        digit, title = (
+            float(loc.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+            for loc in (prediction(page), page.locator(".st-key-header h1").first)
+        )
+        assert digit >= 80 and digit > 2 * title, (digit, title)
+        for text in (".st-key-answer [data-testid='stAlertContainer'] p", ".st-key-answer figcaption"):
+            colour = page.locator(text).first.evaluate("e => getComputedStyle(e).color")
+            assert colour == "rgb(0, 0, 0)", (text, colour)  # black, not the theme's greys and greens
+        _press(page, "train")
+        _wait_for(lambda: (progress_value(page) or 0) > 0, "the run did not start", timeout=60)
+        now = boxes(page, LESSON)
+        assert all(_in_view(box, 1280, 720) for box in now.values()), now
+        _press(page, "stop")
+        expect(exceptions(page)).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_look_inside_follows_the_weights_while_a_run_trains(browser, app_url):
+    """Look inside (the open tab) during a run: the first layer's weight pictures change
+    as the network learns, under the heading of the run still training."""
+    expect = _expect()
+    context, page = _screen_page(browser, app_url, "projector 1280x720", "?epochs=1000&batch_size=128")
+    try:
+        page.draw(DIGITS[7])
+        expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
+        weights = page.get_by_test_id("stTabs").locator("figure img")
+        expect(weights.first).to_be_attached(timeout=TIMEOUT)
+        _press(page, "train")
+        expect(page.get_by_text(re.compile(r"Run 1, still training")).first).to_be_attached(timeout=60_000)
+        first = weights.evaluate_all("els => els.map(e => e.src)")
+        _wait_for(
+            lambda: weights.evaluate_all("els => els.map(e => e.src)") != first,
+            "the weight pictures did not change during the run",
+        )
+        assert page.get_by_text(re.compile(r"Run 1, still training")).count() >= 1
+        _press(page, "stop")
+        expect(exceptions(page)).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_compare_runs_shows_the_runs_that_differ_in_the_learning_rate(browser, app_url):
+    """Four short runs at α 0.01, 0.1, 1 and 10: Compare runs shows all four by default
+    (not the last three), the diverged one marked; the table lists the best run first."""
+    expect = _expect()
+    context, page = _screen_page(
+        browser, app_url, "projector 1280x720", "?epochs=20&batch_size=all&hidden=10"
+    )
+    try:
+        for n, lr in enumerate(("0.01", "0.1", "1", "10"), start=1):
+            set_learning_rate(page, lr)
+            _press(page, "train")
+            expect(page.get_by_text(re.compile(rf"^Run {n}:")).first).to_be_visible(timeout=120_000)
+        page.get_by_role("tab", name="Compare runs").click()
+        wait_for_app_run(page)
+        chosen = page.locator(".st-key-compare")
+        for n, lr in enumerate(("0.01", "0.1", "1", "10"), start=1):
+            expect(chosen).to_contain_text(f"run {n}: α={lr},", timeout=TIMEOUT)
+        best = page.get_by_test_id("stDataFrame").first
+        expect(best).to_be_visible(timeout=TIMEOUT)
+        chart = page.get_by_test_id("stVegaLiteChart").last
+        expect(chart.get_by_text("diverged")).to_be_visible(timeout=TIMEOUT)
+        expect(exceptions(page)).to_have_count(0)
+    finally:
+        context.close()

@@ -69,6 +69,44 @@ def _config() -> dict:
     }
 
 
+def projected(spec: dict) -> dict:
+    """The same chart for a projector: larger lettering, black text and grid lines, thicker
+    lines and a stronger grid, for the back of a classroom."""
+    config = {**spec["config"]}
+    config["axis"] = {
+        **config["axis"],
+        "labelFontSize": FONT + 2,
+        "titleFontSize": FONT + 2,
+        "labelColor": "#000",
+        "titleColor": "#000",
+        "gridColor": "#777",
+        "gridOpacity": 0.7,
+        "domainColor": "#000",
+    }
+    config["legend"] = {**config["legend"], "labelFontSize": FONT + 2, "labelColor": "#000"}
+    config["title"] = {**config["title"], "fontSize": FONT + 4, "color": "#000"}
+    # no y-axis titles: at this lettering a long one ("cross-entropy") outgrows the plot's height
+    layers = [_bolder(layer) for layer in spec["layer"]]
+    for layer in layers:
+        y = layer.get("encoding", {}).get("y")
+        if y is not None:
+            layer["encoding"] = {**layer["encoding"], "y": {**y, "title": None}}
+    return {**spec, "config": config, "layer": layers}
+
+
+def _bolder(layer: dict) -> dict:
+    mark = layer.get("mark")
+    if isinstance(mark, dict) and mark.get("type") == "line":
+        mark = {**mark, "strokeWidth": 5}
+    elif isinstance(mark, dict) and mark.get("type") == "text":
+        mark = {**mark, "fontSize": FONT + 2, "color": "#000"}
+    return {**layer, "mark": mark}
+
+
+def for_screen(spec: dict, projector: bool) -> dict:
+    return projected(spec) if projector else spec
+
+
 def _chart(
     rows: list[dict], height: int, layer: list[dict] | None = None, mark=None, encoding=None, **spec
 ) -> dict:
@@ -262,8 +300,12 @@ COMPARE = {
 }
 
 
-def compare(curves_by_label: dict[str, History], metric: str, height: int = 440) -> dict:
-    """Several runs' curves on one picture, one colour per run."""
+def compare(
+    curves_by_label: dict[str, History], metric: str, height: int = 440, diverged: Iterable[str] = ()
+) -> dict:
+    """Several runs' curves on one picture, one colour per run. A run in `diverged` is drawn
+    up to its last finite point and marked there with a cross and "diverged" (with no point
+    at all, at the top of a loss axis or the foot of an accuracy axis, where it blew up)."""
     title, field, fmt = COMPARE[metric]
     rows, tops = [], []
     for label, c in curves_by_label.items():
@@ -278,45 +320,93 @@ def compare(curves_by_label: dict[str, History], metric: str, height: int = 440)
         y_scale = {"domain": [_floor(r[title] for r in rows), 1]}
     else:
         y_scale = {"domain": [0, min(7.0, max(2.5, _top(tops)))]}
-    return _chart(
-        rows,
-        height,
-        title=metric,
-        mark={
+    ends = [
+        _blow_up(label, curves_by_label[label], rows, title, y_scale["domain"], fmt) for label in diverged
+    ]
+    x = {
+        "field": "epoch",
+        "type": "quantitative",
+        "title": "epoch",
+        "scale": {"domainMin": 0},
+        "axis": {"tickCount": 8},
+    }
+    y = {
+        "field": title,
+        "type": "quantitative",
+        "title": metric.lower(),
+        "scale": y_scale,
+        "axis": {"format": fmt} if fmt else {},
+    }
+    colour = {
+        "field": "run",
+        "type": "nominal",
+        "sort": list(curves_by_label),  # the runs in the order they were picked
+        "scale": {"domain": list(curves_by_label), "range": RUN_COLOURS},
+        "legend": {"orient": "bottom", "columns": 1, "labelLimit": 700},  # long run names, one a line
+    }
+    lines = {
+        "mark": {
             "type": "line",
             "strokeWidth": 3,
             "clip": True,
             "point": field != "train_loss" and len(rows) <= FEW * len(curves_by_label),
         },
-        encoding={
-            "x": {
-                "field": "epoch",
-                "type": "quantitative",
-                "title": "epoch",
-                "scale": {"domainMin": 0},
-                "axis": {"tickCount": 8},
-            },
-            "y": {
-                "field": title,
-                "type": "quantitative",
-                "title": metric.lower(),
-                "scale": y_scale,
-                "axis": {"format": fmt} if fmt else {},
-            },
-            "color": {
-                "field": "run",
-                "type": "nominal",
-                "sort": list(curves_by_label),  # the runs in the order they were picked
-                "scale": {"range": RUN_COLOURS},
-                "legend": {"orient": "bottom", "columns": 1, "labelLimit": 700},  # long run names, one a line
-            },
+        "encoding": {
+            "x": x,
+            "y": y,
+            "color": colour,
             "tooltip": [
                 {"field": "run", "type": "nominal"},
                 {"field": "epoch", "type": "quantitative", "format": ".2f"},
                 {"field": title, "type": "quantitative", "format": ".3f"},
             ],
         },
-    )
+    }
+    layers = [(rows, lines)]
+    if ends:
+        marks = {"x": x, "y": y, "color": colour}
+        layers.append(
+            (
+                ends,
+                {
+                    "mark": {"type": "point", "shape": "cross", "size": 400, "filled": True, "clip": True},
+                    "encoding": marks,
+                },
+            )
+        )
+        layers.append(
+            (
+                ends,
+                {
+                    "mark": {
+                        "type": "text",
+                        "text": "diverged",
+                        "dx": 10,
+                        "dy": 14,
+                        "align": "left",
+                        "fontSize": FONT,
+                        "fontWeight": "bold",
+                    },
+                    "encoding": marks,
+                },
+            )
+        )
+    return {
+        "height": height,
+        "title": metric,
+        "layer": [{"data": {"values": data}, **layer} for data, layer in layers],
+        "config": _config(),
+    }
+
+
+def _blow_up(label: str, c: History, rows: list[dict], name: str, domain: list[float], fmt: str) -> dict:
+    """Where a diverged run's curve stops: its last finite point, or, if it has none, the
+    top of a loss axis (the foot of an accuracy axis) at the last epoch it reached."""
+    mine = [r for r in rows if r["run"] == label and r[name] is not None]
+    if mine:
+        return {**mine[-1]}
+    epoch = float(c.epoch[-1]) if len(c.epoch) else 0.0
+    return {"epoch": epoch, name: domain[0] if fmt == "%" else domain[1], "run": label}
 
 
 def confusion(matrix: np.ndarray, height: int = 440) -> dict:

@@ -202,6 +202,7 @@ def prediction_panel(s: Session) -> Reading:
                 PROMPT if reading.pre.reason is None or "empty" in reading.pre.reason else reading.pre.reason
             )
     with bars:
-        st.vega_lite_chart(charts.probabilities(reading.proba, height=charts.BARS_HEIGHT), width="stretch")
+        bars_chart = charts.probabilities(reading.proba, height=charts.BARS_HEIGHT)
+        st.vega_lite_chart(charts.for_screen(bars_chart, layout.projector()), width="stretch")
         st.caption(f"Read by {name}.")
     return reading

@@ -38,19 +38,53 @@ CSS = (
     + "".join(f"{_part.format(a)} {{grid-area: {a}}}" for a in ("draw", "live", "tools"))
     + "}"
     + ".st-key-no_toolbar {display: none}"  # a script's container, nothing to see
-    + ".st-key-run_status [data-testid='stAlert'] > div {padding: 0.4rem 0.75rem}"
-    + ".st-key-run_status [data-testid='stAlert'] p {font-size: 0.9rem}"
+    # notices in the answer and the run's slot: compact, so the lesson fits one screen
+    + ":is(.st-key-run_status, .st-key-answer) [data-testid='stAlertContainer'] {padding: 0.5rem 0.75rem}"
+    + ".st-key-run_status [data-testid='stAlertContainer'] p {font-size: 0.9rem}"
     + ".st-key-run_header p {white-space: nowrap; overflow: hidden; text-overflow: ellipsis}"  # one line
-    # the header: the title and the sentence under it side by side while there is room
+    # the header: the title, the sentence and the projector switch side by side while there is room
     + ".st-key-header h1 {padding: 0}"
-    + ".st-key-header > :last-child {flex: 1 1 16rem; min-width: 0}"
+    + ".st-key-header > :nth-child(2) {flex: 1 1 16rem; min-width: 0}"
+    # the answer, larger than the title: it is what the class looks at
+    + ".st-key-answer [data-testid='stMetricValue'] {font-size: 3.5rem; line-height: 1.1}"
+)
+
+# Projector mode: for the back of the room. Larger type everywhere (Streamlit sizes in rem),
+# a huge answer, and black on white instead of the theme's greys and pastel notices.
+PROJECTOR_CSS = (
+    "html {font-size: 17px}"
+    + ".st-key-header h1 {font-size: 2.25rem}"  # the room needs the answer more than the name
+    + "[data-testid='stMain'], [data-testid='stSidebar'] {color: #000}"
+    + "[data-testid='stCaptionContainer'], [data-testid='stWidgetLabel'] p, figcaption"
+    + " {color: #000 !important; opacity: 1 !important}"
+    + "[data-testid='stAlertContainer'] {color: #000; border: 2px solid currentColor}"
+    + "[data-testid='stAlertContainer'] p {color: #000}"
+    + ".st-key-answer [data-testid='stMetricValue'] {font-size: 5.5rem; font-weight: 700; color: #000}"
+    + ".st-key-answer [data-testid='stMetricLabel'] p {font-size: 1.1rem; font-weight: 600}"
+    + ".st-key-header [data-testid='stCaptionContainer'] {display: none}"  # the room has the teacher
 )
 
 
-def header(title: str, sentence: str) -> None:
+def header(title: str, sentence: str) -> bool:
+    """The title, a sentence, and the projector switch (kept in the URL, so a teacher's link
+    opens in projector mode); returns whether projector mode is on."""
     with st.container(key="header", horizontal=True, vertical_alignment="center", gap="medium"):
         st.title(title, width="content")
         st.caption(sentence)
+        on = st.toggle(
+            "Projector",
+            key="projector",
+            bind="query-params",
+            help="For the back of a classroom: larger type, a huge answer, black on white.",
+        )
+    if on:
+        st.html(f"<style>{PROJECTOR_CSS}</style>")
+    return on
+
+
+def projector() -> bool:
+    """Whether projector mode is on (charts read it to letter themselves larger)."""
+    return bool(st.session_state.get("projector", False))
 
 
 def lesson() -> tuple:

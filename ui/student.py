@@ -27,7 +27,7 @@ from . import (
 VIEWS = ["Look inside", "Compare runs", "Test set", "Step by step", "Why this answer", "My digits"]
 CSS = (
     # less empty space above the title and at the sides, for a projector
-    "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"
+    "[data-testid='stMainBlockContainer'] {padding-top: 4rem}"  # just below the bar of pages
     + "@media (min-width: 640px) {[data-testid='stMainBlockContainer'] {padding-left: 1.5rem; padding-right: 1.5rem}}"
     + layout.CSS
     # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
