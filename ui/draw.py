@@ -196,7 +196,7 @@ def prediction_panel(s: Session) -> Reading:
         if reading.has_ink:
             (st.warning if reading.unsure else st.success)(reading.sentence())
         elif s.source == "upload" and reading.pre.reason:
-            st.error(plain(reading.pre.reason))  # a picture that could not be read: said where the answer goes
+            st.error(plain(reading.pre.reason))  # an upload that could not be read: where the answer goes
         else:
             st.info(
                 PROMPT if reading.pre.reason is None or "empty" in reading.pre.reason else reading.pre.reason
