@@ -1,15 +1,17 @@
 """The README's screenshots, taken from the running app in Chromium.
 
-    python benchmarks/screenshots.py [--out assets/screenshots] [--width 1400 --height 900]
+    python benchmarks/screenshots.py [--out assets/screenshots] [--width 1280 --height 720]
 
-Starts `streamlit run app.py` on a free localhost port and writes, at a
-projector-sized viewport:
+Starts `streamlit run app.py` on a free localhost port and writes, at a projector's
+screen with the sidebar open (the tabs on a taller one, 1280 x 900):
 
   draw-and-predict.png   a 3 drawn with the mouse, the prediction, the probabilities, the 28x28 input
   live-training.png      a run training from the sidebar: progress bar, loss and accuracy curves growing
-  compare-runs.png       three runs at learning rates 0.01, 0.1 and 1, their curves laid over each other
-  look-inside.png        the notes' equations with the 784-10-10 network's shapes, next to the numbers for the drawing
+  compare-runs.png       runs at learning rates 0.01, 0.1, 1 and 10 on one chart, the diverged one marked
+  look-inside.png        the notes' equations with the 784-10-10 network's shapes, beside the numbers
   test-set.png           the default model on the 10,000 test digits: confusion matrix, misread digits
+  projector.png          projector mode while a run trains: large type, a huge answer, black on white
+  phone.png              a 7 drawn with a finger on a 390 x 844 phone: the answer right under the canvas
 
 Each PNG is reduced to a 256-colour palette (Pillow) so it stays small (< 300 KB).
 Needs Playwright and Debian's Chromium (requirements-dev.txt); downloads nothing.
@@ -30,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from browser_support import (  # noqa: E402
     APP,
+    DIGITS,
     StreamlitServer,
     chromium,
     click_button,
@@ -40,6 +43,7 @@ from browser_support import (  # noqa: E402
     set_learning_rate,
     set_number,
     sidebar_key,
+    touch_draw,
     wait_for_app_run,
 )
 
@@ -84,8 +88,8 @@ def set_batch_size(page, value: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshots")
-    ap.add_argument("--width", type=int, default=1400)
-    ap.add_argument("--height", type=int, default=900)
+    ap.add_argument("--width", type=int, default=1280)
+    ap.add_argument("--height", type=int, default=720)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import expect
@@ -117,14 +121,14 @@ def main() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and (progress_value(page) or 0) < 45:
             time.sleep(0.1)
-        _scroll_main_to(page, page.locator(".st-key-canvas"), offset=20)  # canvas, prediction and both curves
-        page.mouse.move(5, args.height - 5)
+        page.mouse.move(5, args.height - 5)  # canvas, answer, progress and both curves: one screen
         shoot("live-training.png")
         wait_run_done(page, 1)
 
-        # 3. Compare runs: run 1 was α = 0.1; add α = 0.01 and α = 1.
+        # 3. Compare runs: run 1 was α = 0.1; add α = 0.01, α = 1 and α = 10 (it diverges).
+        page.set_viewport_size({"width": args.width, "height": 900})
         set_number(page, "epochs", 60)
-        for number, lr in ((2, "0.01"), (3, "1")):
+        for number, lr in ((2, "0.01"), (3, "1"), (4, "10")):
             set_learning_rate(page, lr)
             click_button(page, "train")
             wait_run_done(page, number)
@@ -143,7 +147,7 @@ def main() -> None:
         set_batch_size(page, "128")
         set_number(page, "epochs", 5)
         click_button(page, "train")
-        wait_run_done(page, 4)
+        wait_run_done(page, 5)
         page.get_by_role("tab", name="Look inside").click()
         wait_for_app_run(page)
         expect(
@@ -160,6 +164,36 @@ def main() -> None:
         expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy")).to_be_visible(timeout=60_000)
         _scroll_main_to(page, page.get_by_role("tab", name="Test set"))
         shoot("test-set.png")
+        ctx.close()
+
+        # 6. Projector mode, from its link, while a run trains.
+        ctx = browser.new_context(
+            viewport={"width": args.width, "height": args.height}, device_scale_factor=1
+        )
+        page = ctx.new_page()
+        open_app(page, server.url + "?projector=true&epochs=100")
+        draw_digit(page, 3)
+        expect(prediction(page)).to_have_text("3", timeout=30_000)
+        click_button(page, "train")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (progress_value(page) or 0) < 30:
+            time.sleep(0.1)
+        page.mouse.move(5, args.height - 5)
+        shoot("projector.png")
+        click_button(page, "stop")
+        ctx.close()
+
+        # 7. A phone: a 7 drawn with a finger, the canvas at the top of the screen.
+        ctx = browser.new_context(
+            viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=1
+        )
+        page = ctx.new_page()
+        open_app(page, server.url)
+        touch_draw(page, ctx.new_cdp_session(page), DIGITS[7])
+        expect(prediction(page)).to_have_text("7", timeout=30_000)
+        wait_for_app_run(page)
+        _scroll_main_to(page, page.locator(".st-key-canvas"), offset=64)
+        shoot("phone.png")
         ctx.close()
 
     for name, size in shots.items():

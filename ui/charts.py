@@ -252,6 +252,8 @@ def learning_curves(curves: History, epochs: float, height: int = 300) -> tuple[
                 "field": "set",
                 "type": "nominal",
                 "scale": {"domain": list(SERIES), "range": list(SERIES.values())},
+                # one above the other: narrow enough for the corner of a 170 px chart (1024 px projector)
+                "legend": {"direction": "vertical"},
             },
         },
     )

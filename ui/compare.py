@@ -21,7 +21,7 @@ SETTINGS = {  # what runs can be compared by: setting -> its column in the table
     "seed": "seed",
 }
 ENDED = ("finished", "converged", "diverged")  # a diverged run tells the "too big" part of the story
-WINNER = "🏆 best"
+WINNER = "best"  # plain text: a projector's browser may have no emoji font
 
 
 def compare_tab(s: Session) -> None:
