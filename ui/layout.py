@@ -19,6 +19,7 @@ MIN_WIDTH = {  # px, by container key (or key prefix)
     "confusion": 420,  # cells wide enough for four-digit counts
     "misread": 300,
 }
+LESSON = ("draw", "live", "teach", "tools")  # the lesson's parts, in the order a phone shows them
 WIDE = 600  # px of page width from which the answer stands beside the canvas, not below it
 
 _part = "[data-testid='stLayoutWrapper']:has(> .st-key-lesson_{0})"
@@ -27,15 +28,16 @@ CSS = (
         f"[data-testid='stLayoutWrapper']:has(> [class*='st-key-{key}']) {{min-width: min({px}px, 100%)}}"
         for key, px in MIN_WIDTH.items()
     )
-    # The lesson: on a phone the drawing, then the answer and the training, then the pen
-    # width and the upload (the order of the page); from WIDE px (of the page's width,
-    # sidebar or not) the drawing and its tools on the left, the answer and the live
+    # The lesson: on a phone the drawing, then the answer and the training, then Teach, then
+    # the pen width and the upload (the order of the page); from WIDE px (of the page's width,
+    # sidebar or not) the drawing, Teach and the tools on the left, the answer and the live
     # training beside them, all on one projector screen.
     + "[data-testid='stMainBlockContainer'] {container-type: inline-size; container-name: page}"
     + f"@container page (min-width: {WIDE}px) {{"
     + ".st-key-lesson {display: grid; grid-template-columns: 280px minmax(0, 1fr); column-gap: 1rem;"
-    + " grid-template-areas: 'draw live' 'tools live'; grid-template-rows: auto 1fr; align-items: start}"
-    + "".join(f"{_part.format(a)} {{grid-area: {a}}}" for a in ("draw", "live", "tools"))
+    + " grid-template-areas: 'draw live' 'teach live' 'tools live'; grid-template-rows: auto auto 1fr;"
+    + " align-items: start}"
+    + "".join(f"{_part.format(a)} {{grid-area: {a}}}" for a in LESSON)
     + "}"
     + ".st-key-no_toolbar {display: none}"  # a script's container, nothing to see
     # notices in the answer and the run's slot: compact, so the lesson fits one screen
@@ -88,9 +90,9 @@ def projector() -> bool:
 
 
 def lesson() -> tuple:
-    """The containers of the lesson: (draw, live, tools), in the order a phone shows them."""
+    """The containers of the lesson: (draw, live, teach, tools), in the order a phone shows them."""
     grid = st.container(key="lesson", gap="medium")
-    return tuple(grid.container(key=f"lesson_{part}") for part in ("draw", "live", "tools"))
+    return tuple(grid.container(key=f"lesson_{part}") for part in LESSON)
 
 
 def row(*parts: str | int, gap: str = "large") -> list:

@@ -43,7 +43,6 @@ def live(s: state.Session, every: float | None) -> None:
         st.rerun()  # a run ended or started training: redraw the whole page (model, buttons, run list, pace)
     draw.prediction_panel(s)
     step.summary(s)
-    teach.teach_panel(s)  # under the answer
     training.training_panel(s)
 
 
@@ -64,11 +63,14 @@ def page() -> None:
         "Draw a digit and watch a small neural network — the one in the notes, written in NumPy — read it. "
         "Then train your own in the sidebar and see it learn while you draw.",
     )
-    drawing, answer, tools = layout.lesson()  # on a phone in this order; side by side when wide
+    # on a phone in this order; when wide, the answer and the live run beside the others
+    drawing, answer, teaching, tools = layout.lesson()
     with drawing:
         draw.input_panel(s)
     with tools:
         draw.tools_panel(s)
+    with teaching:  # under the answer on a phone, under the canvas beside it when wide
+        teach.teach_panel(s)
     with answer:
         every = training.live_every(s)
         st.fragment(live, run_every=every, key="live")(s, every)
