@@ -201,7 +201,7 @@ def prediction_panel(s: Session) -> Reading:
             st.info(
                 PROMPT if reading.pre.reason is None or "empty" in reading.pre.reason else reading.pre.reason
             )
-        st.caption(f"Read by {name}.")  # here, not under the bars: the bars' column sets the row's height
+        st.caption(f"Read by {name}.", width="stretch")  # one line (CSS), so the row keeps its height
     with bars:
         bars_chart = charts.probabilities(reading.proba, height=charts.BARS_HEIGHT)
         st.vega_lite_chart(charts.for_screen(bars_chart, layout.projector()), width="stretch")

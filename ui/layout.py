@@ -43,7 +43,13 @@ CSS = (
     # notices in the answer and the run's slot: compact, so the lesson fits one screen
     + ":is(.st-key-run_status, .st-key-answer) [data-testid='stAlertContainer'] {padding: 0.5rem 0.75rem}"
     + ".st-key-run_status [data-testid='stAlertContainer'] p {font-size: 0.9rem}"
-    + ".st-key-run_header p {white-space: nowrap; overflow: hidden; text-overflow: ellipsis}"  # one line
+    + ":is(.st-key-run_header, .st-key-answer [data-testid='stCaptionContainer']) p"
+    + " {white-space: nowrap; overflow: hidden; text-overflow: ellipsis}"  # one line
+    # The answer's row keeps one height whatever the sentence: on a narrow column (a 1024 px
+    # projector with the sidebar open, a tablet) three lines of it, on a wide one the bars'.
+    + "@container page (max-width: 900px) {"
+    + "[data-testid='stLayoutWrapper']:has(> .st-key-answer) {min-height: 214px}}"
+    + "@container page (max-width: 520px) {.st-key-header h1 {font-size: 1.75rem} .st-key-header p {font-size: 0.8rem}}"
     # the header: the title, the sentence and the projector switch side by side while there is room
     + ".st-key-header h1 {padding: 0}"
     + ".st-key-header > :nth-child(2) {flex: 1 1 16rem; min-width: 0}"

@@ -298,7 +298,7 @@ def training_panel(s: Session) -> None:
     right.vega_lite_chart(charts.for_screen(accuracy, layout.projector()), width="stretch")
 
 
-STATUS_HEIGHT = 120  # px: the settings' line and three lines of a message
+STATUS_HEIGHT = 112  # px: the settings' line and three lines of a message
 NO_CURVES = History()  # the frames drawn before the first run
 
 
