@@ -19,6 +19,7 @@ import numpy as np
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 MNIST_DIR = ASSETS / "mnist"
 SIDE = 28  # every MNIST image is SIDE x SIDE pixels
+N_VAL = 5000  # of the 60,000 training images, held out to watch for over-fitting
 
 # name -> (shape given by the IDX header, SHA-256 of the uncompressed bytes)
 FILES = {
@@ -117,7 +118,7 @@ class MNIST:
         X.flags.writeable = False
         return X
 
-    def split(self, n_val: int = 5000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def split(self, n_val: int = N_VAL) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Training pixels and labels, validation pixels and labels: the last n_val of
         the training set are held out (the test set is kept for evaluation only).
         digitnet.train takes the pixels as they are."""

@@ -15,7 +15,7 @@ def compare_tab(s: Session) -> None:
             "over each other. Try it: train with learning rate 0.01, then 0.1, then 1, and compare."
         )
         return
-    snaps = {run.label: run.read() for run in s.runs}
+    snaps = {run.label: run.beat_and_read() for run in s.runs}
     table = [  # one row per run
         {
             "run": run.number,

@@ -11,7 +11,7 @@ import streamlit as st
 from digitnet.jobs import slots
 from digitnet.jobs.budget import check_affordable
 from digitnet.jobs.job import TrainingJob
-from digitnet.settings import parse_hidden
+from digitnet.settings import batch_size_text, parse_batch_size, parse_hidden
 from digitnet.train import TrainConfig
 
 from . import charts, keep, layout, resources
@@ -22,19 +22,21 @@ from .text import plain
 LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # a log scale
 BATCH_SIZES = (1, 8, 32, 128, 512, 2048, "all")
 OPTIMIZERS = {"sgd": "Gradient descent (the notes)", "momentum": "Momentum", "adam": "Adam"}
-N_VAL = 5000  # training images held out to check for over-fitting
 CHECKS_PER_EPOCH = 5  # validation checks per epoch (a long run's curves show them as bucket means)
 LIVE_EVERY = {"running": 0.3, "waiting": 1.0}  # seconds between redraws of the live panel
 BIND = "query-params"  # the settings live in the URL, so a link carries them (ui.links checks it first)
 MAX_EPOCHS, MAX_SEED = 1000, 999_999
-DEFAULTS = {
-    "lr": 0.1,
-    "epochs": 100,
-    "batch_size": "all",
-    "hidden": "10",
-    "optimizer": "sgd",
-    "seed": 0,
-    "augment": False,
+# The sidebar starts at the notes' full-batch gradient descent, long enough to watch it learn;
+# everything else is TrainConfig's default, as on the command line.
+START = TrainConfig(epochs=100, batch_size=None)
+DEFAULTS = {  # START as the sidebar's fields hold it
+    "lr": START.lr,
+    "epochs": START.epochs,
+    "batch_size": batch_size_text(START.batch_size),
+    "hidden": ",".join(map(str, START.hidden)),
+    "optimizer": START.optimizer,
+    "seed": START.seed,
+    "augment": START.augment,
 }
 
 HELP = {
@@ -164,21 +166,21 @@ def dataset_status(slot) -> None:
 
 def settings() -> dict:
     """The sidebar's values, as they are shown (the run table lists these)."""
-    ss = st.session_state
+    shown = {**DEFAULTS, **{key: st.session_state[key] for key in DEFAULTS if key in st.session_state}}
     return {
-        "lr": float(ss.get("lr", 0.1)),
-        "epochs": int(ss.get("epochs", 100)),
-        "batch_size": ss.get("batch_size", "all"),
-        "hidden": str(ss.get("hidden", "10")).strip(),
-        "optimizer": ss.get("optimizer", "sgd"),
-        "seed": int(ss.get("seed", 0)),
-        "augment": bool(ss.get("augment", False)),
+        "lr": float(shown["lr"]),
+        "epochs": int(shown["epochs"]),
+        "batch_size": shown["batch_size"],
+        "hidden": str(shown["hidden"]).strip(),
+        "optimizer": shown["optimizer"],
+        "seed": int(shown["seed"]),
+        "augment": bool(shown["augment"]),
     }
 
 
 def config_from(settings: dict, n_train: int) -> TrainConfig:
     """Raises ValueError with a plain sentence for settings that cannot be trained here."""
-    batch = None if settings["batch_size"] == "all" else int(settings["batch_size"])
+    batch = parse_batch_size(settings["batch_size"])
     steps_per_epoch = 1 if batch is None else math.ceil(n_train / batch)
     config = TrainConfig(
         hidden=parse_hidden(settings["hidden"]),
@@ -187,7 +189,7 @@ def config_from(settings: dict, n_train: int) -> TrainConfig:
         batch_size=batch,
         optimizer=settings["optimizer"],
         augment=settings["augment"],
-        n_val=N_VAL,
+        n_val=START.n_val,
         seed=settings["seed"],
         eval_every=max(1, steps_per_epoch // CHECKS_PER_EPOCH),
     )
@@ -204,7 +206,7 @@ def start() -> None:
     if isinstance(data, str):
         s.notify("error", plain(f"Cannot train: {data}"))
         return
-    X, y, X_val, y_val = data.split(N_VAL)
+    X, y, X_val, y_val = data.split(START.n_val)
     X, y = training_set(X, y)  # My digits too, if the sidebar says so
     chosen = settings()
     try:
@@ -218,7 +220,7 @@ def start() -> None:
     s.last_run_notice = None
     run.job.start()
     keep.track(s, run)  # on the class board as it trains, and back after a reload
-    run.read()
+    run.beat_and_read()
     if isinstance(st.session_state.get("compare"), list):  # show the new run in the comparison too
         st.session_state["compare"] = [*st.session_state["compare"], run.label]
 
@@ -278,7 +280,7 @@ def training_panel(s: Session) -> None:
             "while you keep drawing, and the prediction above uses its weights as they are learnt."
         )
         return
-    snap = run.read()
+    snap = run.beat_and_read()
     st.markdown(
         f"**Run {run.number}** — α = {run.settings['lr']:g}, hidden {run.settings['hidden']}, "
         f"batch {run.settings['batch_size']}, {OPTIMIZERS[run.settings['optimizer']].lower()}, "
