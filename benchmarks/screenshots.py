@@ -8,7 +8,7 @@ projector-sized viewport:
   draw-and-predict.png   a 3 drawn with the mouse, the prediction, the probabilities, the 28x28 input
   live-training.png      a run training from the sidebar: progress bar, loss and accuracy curves growing
   compare-runs.png       three runs at learning rates 0.01, 0.1 and 1, their curves laid over each other
-  look-inside.png        the notes' equations with the 784-10-10 network's shapes, next to the numbers for the drawing
+  look-inside.png        the notes' equations, the 784-10-10 network's shapes, the drawing's numbers
   test-set.png           the default model on the 10,000 test digits: confusion matrix, misread digits
 
 Each PNG is reduced to a 256-colour palette (Pillow) so it stays small (< 300 KB).
@@ -188,9 +188,11 @@ def _scroll_main_to(page, locator, offset: int = 16) -> None:
         """(el, offset) => {
             const main = document.querySelector('[data-testid=stMain]') || document.scrollingElement;
             let scroller = el.parentElement;
-            while (scroller && scroller.scrollHeight <= scroller.clientHeight + 1) scroller = scroller.parentElement;
+            while (scroller && scroller.scrollHeight <= scroller.clientHeight + 1)
+                scroller = scroller.parentElement;
             scroller = scroller || main;
-            const top = el.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop - offset;
+            const top = el.getBoundingClientRect().top - scroller.getBoundingClientRect().top
+                + scroller.scrollTop - offset;
             scroller.scrollTo(0, Math.max(0, top));
         }""",
         offset,

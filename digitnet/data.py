@@ -60,11 +60,13 @@ def read_idx(
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise DataError(
-            f"MNIST file {path.name} is damaged (cannot be decompressed: {e}). Restore it from the repository."
+            f"MNIST file {path.name} is damaged (cannot be decompressed: {e}). Restore it from the "
+            "repository."
         ) from None
     if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
         raise DataError(
-            f"MNIST file {path.name} is damaged (its checksum does not match the published one). Restore it from the repository."
+            f"MNIST file {path.name} is damaged (its checksum does not match the published one). Restore it "
+            "from the repository."
         )
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path.name} is not an IDX file of unsigned bytes.")
@@ -77,7 +79,8 @@ def read_idx(
     )
     if len(dims) != ndim or len(raw) != header + int(np.prod(dims)):
         raise DataError(
-            f"MNIST file {path.name} is truncated or padded: expected {header + int(np.prod(dims or (0,)))} bytes, found {len(raw)}."
+            f"MNIST file {path.name} is truncated or padded: expected {header + int(np.prod(dims or (0,)))} "
+            f"bytes, found {len(raw)}."
         )
     if expected_shape is not None and dims != expected_shape:
         raise DataError(f"MNIST file {path.name} has shape {dims}, expected {expected_shape}.")

@@ -11,7 +11,8 @@ from .state import Session, val_accuracy_text
 def compare_tab(s: Session) -> None:
     if not s.runs:
         st.info(
-            "Every training run of this session is listed here, with its settings, and their curves can be laid "
+            "Every training run of this session is listed here, with its settings, and their curves can be "
+            "laid "
             "over each other. Try it: train with learning rate 0.01, then 0.1, then 1, and compare."
         )
         return
@@ -46,7 +47,8 @@ def compare_tab(s: Session) -> None:
         list(charts.COMPARE),
         horizontal=True,
         key="compare_metric",
-        help="Validation numbers are measured on 5,000 digits the network never trains on; the training loss on each batch it trains on.",
+        help="Validation numbers are measured on 5,000 digits the network never trains on; the training "
+        "loss on each batch it trains on.",
     )
     curves = {label: snaps[label].history for label in chosen if label in snaps}
     if curves:

@@ -67,7 +67,8 @@ def _canvas(s: Session) -> np.ndarray | None:
         max_value=40,
         value=PEN,
         key="pen_width",
-        help="How thick your strokes are, in canvas pixels. MNIST's digits were written with a pen about a tenth as wide as the digit is tall.",
+        help="How thick your strokes are, in canvas pixels. MNIST's digits were written with a pen about a "
+        "tenth as wide as the digit is tall.",
     )
     clear_col.button(
         "Clear", key="clear", on_click=_clear, help="Wipe the canvas and start a new digit.", width="stretch"

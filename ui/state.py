@@ -49,7 +49,10 @@ class Run:
     @property
     def label(self) -> str:
         s = self.settings
-        return f"run {self.number}: α={s['lr']:g}, hidden {s['hidden']}, batch {s['batch_size']}, {s['optimizer']}"
+        return (
+            f"run {self.number}: α={s['lr']:g}, hidden {s['hidden']}, batch {s['batch_size']}, "
+            f"{s['optimizer']}"
+        )
 
     @property
     def active(self) -> bool:

@@ -26,7 +26,8 @@ from . import (
 
 VIEWS = ["Look inside", "Compare runs", "Test set", "Step by step", "Why this answer", "My digits"]
 CSS = (
-    "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"  # less empty space above the title, for a projector
+    # less empty space above the title, for a projector
+    "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"
     + layout.CSS  # rows that wrap: each part's minimum width
     # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
     + "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
@@ -81,7 +82,7 @@ def page() -> None:
         why.why_tab,
         teach.my_digits_tab,
     )
-    for tab, show in zip(tabs, views):
+    for tab, show in zip(tabs, views, strict=True):
         if tab.open:
             with tab:
                 show(s)

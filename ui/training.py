@@ -41,20 +41,30 @@ DEFAULTS = {  # START as the sidebar's fields hold it
 
 HELP = {
     "lr": "α in the notes' W = W − α·dW: how big a step each update takes. Too small and learning crawls; "
-    "too large and every step overshoots, the loss explodes and training diverges (try 10). The slider is logarithmic.",
+    "too large and every step overshoots, the loss explodes and training diverges (try 10). The slider is "
+    "logarithmic.",
     "epochs": "How many times the network goes through all 55,000 training digits. With batch size 'all' "
     "an epoch is a single step, so use many (100 or more).",
-    "batch_size": "How many digits each step looks at before updating the weights. 'all' is the notes' full-batch "
-    "gradient descent: one careful step per epoch. Smaller batches take many quick, noisy steps and learn far faster.",
+    "batch_size": "How many digits each step looks at before updating the weights. 'all' is the notes' "
+    "full-batch "
+    "gradient descent: one careful step per epoch. Smaller batches take many quick, noisy steps and learn "
+    "far faster.",
     "hidden": "Sizes of the hidden layers, separated by commas. 10 is the notes' network (784 → 10 → 10); "
-    "try 100, or 256,128 for two hidden layers. Each hidden unit is a ReLU that learns to look for a pattern.",
-    "optimizer": "How a gradient becomes a step. Gradient descent is the notes' rule W = W − α·dW. Momentum keeps part of "
-    "the previous step, so it rolls through flat stretches. Adam gives every weight its own step size (use a small α like 0.001).",
-    "seed": "The random start: the initial weights and the order of the batches. The same seed and settings give the same run.",
-    "augment": "Show the network slightly shifted, rotated, resized, thicker or thinner versions of the digits, "
+    "try 100, or 256,128 for two hidden layers. Each hidden unit is a ReLU that learns to look for a "
+    "pattern.",
+    "optimizer": "How a gradient becomes a step. Gradient descent is the notes' rule W = W − α·dW. Momentum "
+    "keeps part of "
+    "the previous step, so it rolls through flat stretches. Adam gives every weight its own step size (use "
+    "a small α like 0.001).",
+    "seed": "The random start: the initial weights and the order of the batches. The same seed and settings "
+    "give the same run.",
+    "augment": "Show the network slightly shifted, rotated, resized, thicker or thinner versions of the "
+    "digits, "
     "so it copes better with real handwriting. Training takes a little longer.",
-    "name": "How the class board (the teacher's page) shows your runs. Left empty, you are 'Student' and a number.",
-    "train": "Train a new network from random weights with these settings. Your drawing is read by it as it learns.",
+    "name": "How the class board (the teacher's page) shows your runs. Left empty, you are 'Student' and a "
+    "number.",
+    "train": "Train a new network from random weights with these settings. Your drawing is read by it as it "
+    "learns.",
     "stop": "Stop the training now; the network keeps what it has learnt so far.",
     "reset": "Go back to the pretrained network the app started with.",
 }
@@ -276,7 +286,8 @@ def training_panel(s: Session) -> None:
     run = s.active_run or (s.runs[-1] if s.runs else None)
     if run is None:
         st.caption(
-            "Press **Train** in the sidebar to train a network of your own: its loss and accuracy curves grow here "
+            "Press **Train** in the sidebar to train a network of your own: its loss and accuracy curves "
+            "grow here "
             "while you keep drawing, and the prediction above uses its weights as they are learnt."
         )
         return
@@ -301,7 +312,8 @@ def training_panel(s: Session) -> None:
             left = "" if math.isnan(p.seconds_left) else f" · about {_duration(p.seconds_left)} left"
             st.progress(
                 snap.fraction,
-                text=f"Epoch {p.epoch:.1f} of {run.settings['epochs']} · step {p.step:,} of {p.total_steps:,}{left}",
+                text=f"Epoch {p.epoch:.1f} of {run.settings['epochs']} · step {p.step:,} of "
+                f"{p.total_steps:,}{left}",
             )
     elif s.last_run_notice is not None:
         getattr(st, s.last_run_notice.kind)(s.last_run_notice.text)
