@@ -65,6 +65,10 @@ def test_a_good_shared_link_is_used_without_a_note():
     assert at.select_slider(key="lr").value == 0.5 and at.select_slider(key="batch_size").value == 32
     assert at.text_input(key="hidden").value == "32,16" and at.selectbox(key="optimizer").value == "adam"
     assert not texts(at.warning)
+    at.number_input(key="epochs").set_value(9).run()  # kept in the address as it changes
+    assert at.query_params["epochs"] in ("9", ["9"]) and at.number_input(key="epochs").value == 9
+    at.number_input(key="seed").set_value(0).run()  # back to its default: out of the address
+    assert "seed" not in at.query_params
 
 
 # -- user text is never Markdown ------------------------------------------------------------

@@ -14,7 +14,7 @@ from digitnet.jobs.job import TrainingJob
 from digitnet.settings import batch_size_text, parse_batch_size, parse_hidden
 from digitnet.train import TrainConfig
 
-from . import charts, keep, layout, resources
+from . import charts, keep, layout, links, resources
 from .learning import training_set
 from .state import Run, Session, default, session, settle
 from .text import plain
@@ -94,10 +94,9 @@ def sidebar(
             "Epochs",
             min_value=1,
             max_value=MAX_EPOCHS,
-            value=DEFAULTS["epochs"],
+            value=links.start_value("epochs"),  # in the URL, but not bound by Streamlit (see ui.links)
             step=1,
             key="epochs",
-            bind=BIND,
             help=HELP["epochs"],
         )
         st.select_slider(
@@ -130,10 +129,9 @@ def sidebar(
             "Seed",
             min_value=0,
             max_value=MAX_SEED,
-            value=DEFAULTS["seed"],
+            value=links.start_value("seed"),
             step=1,
             key="seed",
-            bind=BIND,
             help=HELP["seed"],
         )
         st.toggle(
