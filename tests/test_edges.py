@@ -162,13 +162,17 @@ def test_reset_while_training_says_one_thing(app):
         run.job.join(0.05)
     app.button(key="reset").click().run()
     no_problems(app)
+
+    def shown() -> str:
+        return " ".join(texts(app.success) + texts(app.warning) + texts(app.info) + texts(app.error))
+
+    assert "Back to the default model" in shown()  # said once, in the sidebar
     if run.job is not None:  # it had not ended within Reset's half second: the page settles it later
         assert run.job.join(10)
         app.run()
     assert session(app).model.name == "the default model"
-    shown = " ".join(texts(app.success) + texts(app.warning) + texts(app.info) + texts(app.error))
-    assert "Back to the default model" in shown and "stopped by Reset" in shown
-    assert "now read by this network" not in shown and "kept" not in shown, shown
+    assert "stopped by Reset" in shown()
+    assert "now read by this network" not in shown() and "kept" not in shown(), shown()
 
 
 def test_after_loading_a_file_the_panel_no_longer_claims_the_last_run_reads(app):
