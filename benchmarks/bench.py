@@ -16,6 +16,7 @@ thread; see the "2 threads" rows).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
@@ -168,7 +169,7 @@ def torch_epoch_seconds(data, sizes, batch_size, epochs, threads, lr=0.1):
     X = torch.from_numpy(data.train_images.copy())  # writable copies: torch warns on read-only arrays
     y = torch.from_numpy(data.train_labels.copy())
     layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in itertools.pairwise(sizes):
         layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
     model = torch.nn.Sequential(*layers[:-1])
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
@@ -278,7 +279,7 @@ def main() -> int:
         )
     row(
         "  ours / the flat loop (scaled), median round",
-        statistics.median(r[0] / f[0] for r, f in zip(runs, flat)),
+        statistics.median(r[0] / f[0] for r, f in zip(runs, flat, strict=True)),
         "x",
     )
     gather_s, products_s = floor_seconds(data)
@@ -315,7 +316,8 @@ def main() -> int:
             import torch  # noqa: F401
         except ImportError:
             print(
-                "(PyTorch not installed: pip install -r benchmarks/requirements.txt for the side-by-side rows)"
+                "(PyTorch not installed: pip install -r benchmarks/requirements.txt for the side-by-side "
+                "rows)"
             )
         else:
             # This machine's speed drifts by a third over minutes, so each ratio
@@ -349,7 +351,8 @@ def main() -> int:
             import sklearn  # noqa: F401
         except ImportError:
             print(
-                "(scikit-learn not installed: pip install -r benchmarks/requirements.txt for the side-by-side rows)"
+                "(scikit-learn not installed: pip install -r benchmarks/requirements.txt for the "
+                "side-by-side rows)"
             )
         else:
             with threadpool_limits(1):

@@ -81,7 +81,8 @@ def make_redrawn(n: int, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
         if w > CANVAS - 4:  # a wide digit must still fit
             w, h = CANVAS - 4, max(2, round(h * (CANVAS - 4) / w))
         big = Image.fromarray(d).resize((w, h), Image.Resampling.BICUBIC)
-        big = big.point(lambda v, t=rng.uniform(70, 150): 255 if v > t else 0)  # a pen's solid stroke
+        pen = rng.uniform(70, 150)
+        big = big.point([255 if v > pen else 0 for v in range(256)])  # a pen's solid stroke
         k = int(rng.integers(-2, 4)) * max(1, round(s / 4))  # thinner .. much thicker
         if k:
             big = big.filter((ImageFilter.MaxFilter if k > 0 else ImageFilter.MinFilter)(2 * abs(k) + 1))
@@ -368,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     mnist_acc = float((_predict(args.model, images.reshape(-1, 784).T / np.float32(255)) == labels).mean())
     print(f"model {args.model}: MNIST test accuracy {mnist_acc:.2%}")
     print(
-        f"{'set':10s} {'n':>5s} {'preprocess':>11s} {'naive':>7s} {'no-ink':>7s}   (naive = whole picture resized to 28x28; no-ink counts as wrong)"
+        f"{'set':10s} {'n':>5s} {'preprocess':>11s} {'naive':>7s} {'no-ink':>7s}   (naive = whole picture "
+        "resized to 28x28; no-ink counts as wrong)"
     )
     sets = [
         ("redrawn", *make_redrawn(args.n, args.seed), preprocess.from_canvas, False),
@@ -378,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, items, y, prep, inv in sets:
         acc, nacc, refused = evaluate(args.model, items, y, prep, inv)
         print(
-            f"{name:10s} {len(y):5d} {acc:11.2%} {nacc:7.2%} {refused:7d}   ({100 * (acc - mnist_acc):+.1f} points vs MNIST)"
+            f"{name:10s} {len(y):5d} {acc:11.2%} {nacc:7.2%} {refused:7d}   ({100 * (acc - mnist_acc):+.1f} "
+            "points vs MNIST)"
         )
     canv = sets[0][1][:50] + sets[1][1][:50]
     print(f"preprocessing time per 280x280 canvas: median {time_canvas(canv, 100):.0f} us")

@@ -35,8 +35,8 @@ contacted; every wait is bounded, and the whole run stops itself after --deadlin
     sent no heartbeat for 25 s and is no longer connected);
  6. counts errors (exception elements, console errors and failed requests in the tabs,
     exceptions and time-outs for the protocol students, tracebacks in the server log)
-    and reads the memory of the server and its training processes (PSS) at start, after the first session, after all
-    N, after the trainings and --settle seconds after everyone left.
+    and reads the memory of the server and its training processes (PSS) at start, after the
+    first session, after all N, after the trainings and --settle seconds after everyone left.
 
 The server's scheduling group is raised to nice -10 (--server-nice; Linux schedules
 session groups fairly, so the server would otherwise share the CPU equally with the
@@ -179,7 +179,8 @@ async def one_drawing(s: Student, digit: int) -> None:
     await draw(page, DIGITS[digit])
     # Any digit counts: a trainer's drawing is read by its half-trained network.
     await page.wait_for_function(
-        "() => window.__dn.up !== null && window.__dn.shown.some(([t, v]) => t >= window.__dn.up && /^[0-9]$/.test(v))",
+        "() => window.__dn.up !== null && window.__dn.shown.some(([t, v]) => t >= window.__dn.up && "
+        "/^[0-9]$/.test(v))",
         timeout=TIMEOUT,
     )
     up, shown = await page.evaluate("() => [window.__dn.up, window.__dn.shown]")
@@ -546,7 +547,8 @@ def table(r: dict) -> str:
         ("scheduling (autogroup nice)", f"server {r['server_nice']}, Chromium {r['browser_nice']}"),
         (
             "ready after open",
-            f"p50 {r['ready_s']['p50']:.2f} s, p95 {r['ready_s']['p95']:.2f} s, max {r['ready_s']['max']:.2f} s",
+            f"p50 {r['ready_s']['p50']:.2f} s, p95 {r['ready_s']['p95']:.2f} s, max "
+            f"{r['ready_s']['max']:.2f} s",
         ),
         ("drawings (failed)", f"{r['drawings']} ({r['drawings_failed']})"),
         ("server: drawing sent -> Prediction received", lat(r["server_latency_s"])),
@@ -556,7 +558,8 @@ def table(r: dict) -> str:
         (
             "trainings finished",
             f"{r['trainings_finished']} of {r['trainers']} ({r['trainings_queued']} queued first, "
-            f"most ahead seen {r['max_ahead_seen']}); all done {r['training_window_s']:.1f} s after the clicks",
+            f"most ahead seen {r['max_ahead_seen']}); all done {r['training_window_s']:.1f} s after the "
+            "clicks",
         ),
         (
             "time per training (click -> end)",
@@ -570,7 +573,8 @@ def table(r: dict) -> str:
         ),
         (
             "errors",
-            f"{r['exceptions_on_pages']} exception elements, {r['console_errors']} console errors or failures, "
+            f"{r['exceptions_on_pages']} exception elements, {r['console_errors']} console errors or "
+            "failures, "
             f"{r['reconnections']} reconnections, {r['server_log_tracebacks']} server tracebacks",
         ),
         (
@@ -582,7 +586,8 @@ def table(r: dict) -> str:
             "session closed mid-training",
             c.get("error")
             or f"queued behind 2 long runs: {c['queued_behind_two_long_runs']}; its run started "
-            f"{'never' if c['slot_free_after_close_s'] is None else round(c['slot_free_after_close_s'], 1)} s after the two "
+            f"{'never' if c['slot_free_after_close_s'] is None else round(c['slot_free_after_close_s'], 1)} "
+            "s after the two "
             f"closed; it ended: {c['queued_run_outcome']}",
         ),
     ]

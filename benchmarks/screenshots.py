@@ -207,9 +207,11 @@ def _scroll_main_to(page, locator, offset: int = 16) -> None:
         """(el, offset) => {
             const main = document.querySelector('[data-testid=stMain]') || document.scrollingElement;
             let scroller = el.parentElement;
-            while (scroller && scroller.scrollHeight <= scroller.clientHeight + 1) scroller = scroller.parentElement;
+            while (scroller && scroller.scrollHeight <= scroller.clientHeight + 1)
+                scroller = scroller.parentElement;
             scroller = scroller || main;
-            const top = el.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop - offset;
+            const top = el.getBoundingClientRect().top - scroller.getBoundingClientRect().top
+                + scroller.scrollTop - offset;
             scroller.scrollTo(0, Math.max(0, top));
         }""",
         offset,

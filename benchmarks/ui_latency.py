@@ -25,6 +25,7 @@ It starts `streamlit run app.py` on a free localhost port and stops it at the en
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import statistics
@@ -86,7 +87,10 @@ PROBES = r"""
     if (pred !== last.pred) { dn.shown.push([t, pred]); last.pred = pred; }
     const c = chartSig();
     // one redraw of the panel changes both charts a few ms apart: count it once
-    if (c !== last.chart) { if (c && !(dn.chart.length && t - dn.chart[dn.chart.length - 1] < 100)) dn.chart.push(t); last.chart = c; }
+    if (c !== last.chart) {
+        if (c && !(dn.chart.length && t - dn.chart[dn.chart.length - 1] < 100)) dn.chart.push(t);
+        last.chart = c;
+    }
     const p = progress();
     if (p !== last.prog) { if (p !== null) dn.progress.push([t, p]); last.prog = p; }
   }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
@@ -123,8 +127,10 @@ def page_ready(browser, url: str, n: int) -> list[float]:
         ctx = browser.new_context(viewport={"width": 1400, "height": 900})
         page = ctx.new_page()
         page.add_init_script(
-            "new MutationObserver((_, o) => { if (document.body && /draw a digit/i.test(document.body.innerText)"
-            " && document.querySelector('[data-testid=stMetric]')) { window.__ready = performance.now(); o.disconnect(); } })"
+            "new MutationObserver((_, o) => { if (document.body && /draw a "
+            "digit/i.test(document.body.innerText)"
+            " && document.querySelector('[data-testid=stMetric]')) { window.__ready = performance.now(); "
+            "o.disconnect(); } })"
             ".observe(document, {subtree: true, childList: true, characterData: true});"
         )
         page.goto(url)
@@ -157,7 +163,7 @@ def curve_updates(page, epochs: int) -> dict:
             "seconds": 0.0,
         }
     span = (chart[-1] - chart[0]) / 1000
-    gaps = [(b - a) / 1000 for a, b in zip(chart, chart[1:])]
+    gaps = [(b - a) / 1000 for a, b in itertools.pairwise(chart)]
     pspan = (prog[-1][0] - prog[0][0]) / 1000 if len(prog) > 1 else 0.0
     return {
         "click_to_first_chart_s": (chart[0] - t0) / 1000,
@@ -223,8 +229,10 @@ def main() -> None:
     c = curves
     print(
         f"training {args.epochs} epochs: chart changed {c['chart_updates']} times in {c['seconds']:.1f} s = "
-        f"{c['chart_updates_per_s']:.1f} updates/s (median gap {c.get('chart_gap_median_s', 0) * 1000:.0f} ms, "
-        f"max {c.get('chart_gap_max_s', 0) * 1000:.0f} ms); progress bar {c['progress_updates_per_s']:.1f} updates/s"
+        f"{c['chart_updates_per_s']:.1f} updates/s (median gap {c.get('chart_gap_median_s', 0) * 1000:.0f} "
+        "ms, "
+        f"max {c.get('chart_gap_max_s', 0) * 1000:.0f} ms); progress bar {c['progress_updates_per_s']:.1f} "
+        "updates/s"
     )
 
 

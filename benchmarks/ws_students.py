@@ -136,6 +136,7 @@ class WsStudent:
     train_ended: float | None = None
     runs: int = 0
     progress_seen: float | None = None  # when a progress bar (a run training) last arrived
+    headers: dict[str, str] | None = None  # sent with the WebSocket request (a cookie, as a browser would)
     _ws: object = None
     _reader: asyncio.Task | None = None
     _auto: asyncio.Task | None = None
@@ -182,7 +183,11 @@ class WsStudent:
         t0 = time.monotonic()
         ws_url = self.url.replace("http://", "ws://") + "/_stcore/stream"
         self._ws = await websockets.connect(
-            ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout
+            ws_url,
+            subprotocols=["streamlit"],
+            max_size=None,
+            open_timeout=timeout,
+            additional_headers=self.headers,
         )
         self._reader = asyncio.create_task(self._read())
         self._auto = asyncio.create_task(self._auto_rerun())

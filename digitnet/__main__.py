@@ -19,7 +19,8 @@ from pathlib import Path
 from .data import DataError, load_mnist
 from .model_io import DEFAULT_MODEL, ModelFileError, load, save
 from .network import N_CLASSES, Network, layer_sizes
-from .settings import parse_hidden
+from .optim import OPTIMIZERS
+from .settings import batch_size_text, parse_batch_size, parse_hidden
 from .train import Progress, TrainConfig, train
 
 
@@ -40,35 +41,43 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m digitnet", description="DigitNet: a from-scratch NumPy network for MNIST digits."
     )
     sub = p.add_subparsers(required=True, metavar="{train,evaluate,predict}")
+    d = TrainConfig()  # the defaults, the same as the app's unless it says otherwise
 
     t = sub.add_parser("train", help="train a network on MNIST and report its test accuracy")
     t.add_argument(
-        "--hidden", default="10", help="hidden layer sizes, e.g. 10 (the notes) or 256,128 (default: 10)"
+        "--hidden",
+        default=",".join(map(str, d.hidden)),
+        help="hidden layer sizes, e.g. 10 (the notes) or 256,128 (default: %(default)s)",
     )
-    t.add_argument("--lr", type=float, default=0.1, help="learning rate alpha (default: 0.1)")
+    t.add_argument("--lr", type=float, default=d.lr, help="learning rate alpha (default: %(default)s)")
     t.add_argument(
         "--epochs",
         type=int,
-        default=5,
-        help="passes over the training set; a maximum with --until-convergence (default: 5)",
+        default=d.epochs,
+        help="passes over the training set; a maximum with --until-convergence (default: %(default)s)",
     )
     t.add_argument(
         "--batch-size",
-        default="128",
-        help="examples per step, or 'all' for the notes' full-batch descent (default: 128)",
+        default=batch_size_text(d.batch_size),
+        help="examples per step, or 'all' for the notes' full-batch descent (default: %(default)s)",
     )
     t.add_argument(
         "--optimizer",
-        choices=["sgd", "momentum", "adam"],
-        default="sgd",
-        help="sgd is the notes' W = W - alpha dW (default)",
+        choices=list(OPTIMIZERS),
+        default=d.optimizer,
+        help="sgd is the notes' W = W - alpha dW (default: %(default)s)",
     )
-    t.add_argument("--momentum", type=float, default=0.9, help="beta for --optimizer momentum (default: 0.9)")
+    t.add_argument(
+        "--momentum",
+        type=float,
+        default=d.momentum,
+        help="beta for --optimizer momentum (default: %(default)s)",
+    )
     t.add_argument(
         "--lr-decay",
         type=float,
-        default=1.0,
-        help="multiply alpha by this after every epoch (default: 1, constant)",
+        default=d.lr_decay,
+        help="multiply alpha by this after every epoch (default: %(default)s, constant)",
     )
     t.add_argument(
         "--until-convergence",
@@ -76,7 +85,10 @@ def _parser() -> argparse.ArgumentParser:
         help="stop when the validation loss stops improving; keep the best weights",
     )
     t.add_argument(
-        "--patience", type=int, default=3, help="epochs without improvement before stopping (default: 3)"
+        "--patience",
+        type=int,
+        default=d.patience,
+        help="epochs without improvement before stopping (default: %(default)s)",
     )
     t.add_argument(
         "--augment",
@@ -86,26 +98,34 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--elastic-alpha",
         type=float,
-        default=0.0,
-        help="elastic distortions of this strength while training, in pixels (Simard et al.: 34; default: 0)",
+        default=d.elastic_alpha,
+        help="elastic distortions of this strength while training, in pixels "
+        "(Simard et al.: 34; default: %(default)s)",
     )
     t.add_argument(
         "--elastic-sigma",
         type=float,
-        default=4.0,
-        help="smoothness of the elastic displacement field, in pixels (default: 4, as Simard et al.)",
+        default=d.elastic_sigma,
+        help="smoothness of the elastic displacement field, in pixels "
+        "(default: %(default)s, as Simard et al.)",
     )
     t.add_argument(
         "--plain-epochs",
         type=int,
-        default=0,
-        help="the last this many epochs without augmentation or distortion (default: 0)",
+        default=d.plain_epochs,
+        help="the last this many epochs without augmentation or distortion (default: %(default)s)",
     )
     t.add_argument(
-        "--val", type=int, default=5000, help="training images held out for validation (default: 5000)"
+        "--val",
+        type=int,
+        default=d.n_val,
+        help="training images held out for validation (default: %(default)s)",
     )
     t.add_argument(
-        "--seed", type=int, default=0, help="random seed: the same seed gives the same model (default: 0)"
+        "--seed",
+        type=int,
+        default=d.seed,
+        help="random seed: the same seed gives the same model (default: %(default)s)",
     )
     t.add_argument(
         "--threads",
@@ -136,15 +156,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.set_defaults(run=_predict)
     return p
-
-
-def _batch_size(text: str) -> int | None:
-    if text.strip().lower() == "all":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"--batch-size takes a whole number or 'all' (got {text!r}).") from None
 
 
 def _check_train_flags(args) -> None:
@@ -188,7 +199,7 @@ def _train(args) -> int:
         hidden=parse_hidden(args.hidden),
         lr=args.lr,
         epochs=args.epochs,
-        batch_size=_batch_size(args.batch_size),
+        batch_size=parse_batch_size(args.batch_size),
         optimizer=args.optimizer,
         momentum=args.momentum,
         lr_decay=args.lr_decay,
@@ -307,9 +318,9 @@ def _evaluate(args) -> int:
     if args.json:
         print(_json(summary))
     else:
-        print(
-            f"{args.model}: {'-'.join(map(str, net.sizes))} network, test accuracy {summary['test_accuracy']:.2%} on {summary['n']} images"
-        )
+        shape = "-".join(map(str, net.sizes))
+        accuracy = summary["test_accuracy"]
+        print(f"{args.model}: {shape} network, test accuracy {accuracy:.2%} on {summary['n']} images")
         print("per digit: " + "  ".join(f"{d}: {a:.1%}" for d, a in per_digit.items()))
     return 0
 

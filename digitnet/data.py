@@ -19,6 +19,7 @@ import numpy as np
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 MNIST_DIR = ASSETS / "mnist"
 SIDE = 28  # every MNIST image is SIDE x SIDE pixels
+N_VAL = 5000  # of the 60,000 training images, held out to watch for over-fitting
 
 # name -> (shape given by the IDX header, SHA-256 of the uncompressed bytes)
 FILES = {
@@ -59,11 +60,13 @@ def read_idx(
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise DataError(
-            f"MNIST file {path.name} is damaged (cannot be decompressed: {e}). Restore it from the repository."
+            f"MNIST file {path.name} is damaged (cannot be decompressed: {e}). Restore it from the "
+            "repository."
         ) from None
     if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
         raise DataError(
-            f"MNIST file {path.name} is damaged (its checksum does not match the published one). Restore it from the repository."
+            f"MNIST file {path.name} is damaged (its checksum does not match the published one). Restore it "
+            "from the repository."
         )
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path.name} is not an IDX file of unsigned bytes.")
@@ -76,7 +79,8 @@ def read_idx(
     )
     if len(dims) != ndim or len(raw) != header + int(np.prod(dims)):
         raise DataError(
-            f"MNIST file {path.name} is truncated or padded: expected {header + int(np.prod(dims or (0,)))} bytes, found {len(raw)}."
+            f"MNIST file {path.name} is truncated or padded: expected {header + int(np.prod(dims or (0,)))} "
+            f"bytes, found {len(raw)}."
         )
     if expected_shape is not None and dims != expected_shape:
         raise DataError(f"MNIST file {path.name} has shape {dims}, expected {expected_shape}.")
@@ -117,7 +121,7 @@ class MNIST:
         X.flags.writeable = False
         return X
 
-    def split(self, n_val: int = 5000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def split(self, n_val: int = N_VAL) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Training pixels and labels, validation pixels and labels: the last n_val of
         the training set are held out (the test set is kept for evaluation only).
         digitnet.train takes the pixels as they are."""

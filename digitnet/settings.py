@@ -41,3 +41,20 @@ def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:
     if len(sizes) > MAX_LAYERS:
         raise ValueError(f"At most {MAX_LAYERS} hidden layers (got {len(sizes)}).")
     return sizes
+
+
+def parse_batch_size(value: str | int) -> int | None:
+    """'128' or 128 -> 128; 'all' -> None, the notes' full-batch descent (all examples at once)."""
+    if isinstance(value, str) and value.strip().lower() == "all":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(
+            f"The batch size (--batch-size) must be a whole number or 'all' (got {value!r})."
+        ) from None
+
+
+def batch_size_text(batch_size: int | None) -> str:
+    """The other way: None -> 'all'."""
+    return "all" if batch_size is None else str(batch_size)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data import to_unit
-from .network import N_CLASSES, N_INPUT, Network, cross_entropy
+from .network import N_CLASSES, N_INPUT, Network, cross_entropy, layer_sizes
 from .optim import make_optimizer
 from .train import PART, History, _full_batch_gradient, _gradient, batches
 
@@ -55,7 +55,7 @@ class Stepper:
     @classmethod
     def new(cls, hidden, alpha, batch_size, optimizer="sgd", seed=0) -> Stepper:
         """A new run from random weights (He initialisation, as Train starts)."""
-        return cls(Network.init((N_INPUT, *hidden, N_CLASSES), seed), alpha, batch_size, optimizer, seed)
+        return cls(Network.init(layer_sizes(hidden), seed), alpha, batch_size, optimizer, seed)
 
     def configure(self, alpha: float, batch_size: int | None, optimizer: str) -> None:
         """The sidebar's settings for the next step. A new batch size starts a new epoch;

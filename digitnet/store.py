@@ -150,6 +150,7 @@ class Store:
         self.student_bytes = student_bytes or int(float(mb or STUDENT_MB) * 2**20)
         self._local = threading.local()
         self._board: tuple[int, list[StoredRun]] | None = None  # the last board read, and what it was read at
+        self._curves: dict[int, tuple[float, dict]] = {}  # run id -> (updated, its validation curves) read
 
     # -- the connection ---------------------------------------------------------
 
@@ -271,11 +272,23 @@ class Store:
         cached = self._board  # shared by the process's threads: one read per change, however many boards
         if cached is not None and cached[0] == key:
             return cached[1]
-        rows = self.db().execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs r JOIN students s ON s.id = r.student ORDER BY r.started, r.id"
+        db = self.db()
+        light = _RUN_COLUMNS.replace("r.val", "NULL")  # the curves are read apart, only where they changed
+        rows = db.execute(
+            f"SELECT {light} FROM runs r JOIN students s ON s.id = r.student ORDER BY r.started, r.id"
         )
-        result = [_run(row, None, None) for row in rows]
-        self._board = (key, result)
+        result, curves = [], {}
+        for row in rows:
+            rid, updated = row[0], row[-1]
+            known = self._curves.get(rid)
+            if known is None or known[0] != updated:
+                known = (
+                    updated,
+                    unpack(db.execute("SELECT val FROM runs WHERE id = ?", (rid,)).fetchone()[0]),
+                )
+            curves[rid] = known
+            result.append(_run(row, None, None, val=known[1]))
+        self._board, self._curves = (key, result), curves
         return result
 
     def end_interrupted(self, student: int, idle: float) -> int:
@@ -360,8 +373,10 @@ _RUN_COLUMNS = (
 )
 
 
-def _run(row: tuple, train: bytes | None, weights: bytes | None) -> StoredRun:
-    rid, student, name, number, settings, status, message, accuracy, seconds, val, started, updated = row[:12]
+def _run(row: tuple, train: bytes | None, weights: bytes | None, val: dict | None = None) -> StoredRun:
+    rid, student, name, number, settings, status, message, accuracy, seconds, blob, started, updated = row[
+        :12
+    ]
     return StoredRun(
         rid,
         student,
@@ -372,7 +387,7 @@ def _run(row: tuple, train: bytes | None, weights: bytes | None) -> StoredRun:
         message,
         accuracy,
         seconds,
-        unpack(val),
+        unpack(blob) if val is None else val,
         unpack(train),
         weights,
         started,

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from .data import to_unit
+from .data import N_VAL, to_unit
 from .network import N_CLASSES, N_INPUT, Network, cross_entropy, one_hot
 from .optim import make_optimizer
 
@@ -36,7 +36,7 @@ class TrainConfig:
     elastic_alpha: float = 0.0  # strength of elastic distortions in pixels, 0 = none (Simard et al.: 34)
     elastic_sigma: float = 4.0  # smoothness of their displacement field in pixels (Simard et al.: 4)
     plain_epochs: int = 0  # the last epochs train on the digits as they are: no augmentation, no distortion
-    n_val: int = 5000  # examples held out of the 60,000 to watch for over-fitting
+    n_val: int = N_VAL  # examples held out of the 60,000 to watch for over-fitting (5,000)
     seed: int = 0  # the same seed gives the same initial weights and the same batch order
     eval_every: int = 0  # steps between validation checks inside an epoch (0: only at epoch ends)
 

@@ -18,6 +18,7 @@ about 200 ms after the stroke ends.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import re
@@ -298,7 +299,7 @@ def _to_page(box: dict, pts: Sequence[tuple[float, float]], margin: float) -> li
 def _densify(pts: Sequence[tuple[float, float]], step: float) -> list[tuple[float, float]]:
     """Points every `step` px along the polyline: a mouse moves in small steps."""
     out = [pts[0]]
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+    for (x0, y0), (x1, y1) in itertools.pairwise(pts):
         n = max(1, int(math.hypot(x1 - x0, y1 - y0) / step))
         out += [(x0 + (x1 - x0) * i / n, y0 + (y1 - y0) * i / n) for i in range(1, n + 1)]
     return out

@@ -225,6 +225,10 @@ training.stop()                      # Stop with nothing training
 training.start(); training.start()   # Train pressed twice quickly
 running = s.active_run is not None
 training.stop(); training.stop()     # Stop pressed twice
+job = s.runs[0].job                  # a loaded machine may take longer than Stop waits: the
+if job is not None:                  # run must end all the same, whenever the page looks next
+    job.join(15)
+    state.settle(s)
 st.text(f"{len(s.runs)} {running} {s.runs[0].snapshot.status} " + " | ".join(n.text for n in s.notices))
 """,
         default_timeout=30,

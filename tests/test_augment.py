@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from digitnet.augment import (
     Augment,
     affine_batch,
@@ -18,6 +16,8 @@ from digitnet.augment import (
     thicken,
     thin,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 MNIST_TRAIN = ROOT / "assets" / "mnist" / "train-images-idx3-ubyte.gz"
 ZERO = Augment(max_shift=0.0, max_rotation=0.0, scale=(1.0, 1.0), max_shear=0.0, thickness_p=0.0)

@@ -153,6 +153,17 @@ def test_the_teachers_clear_empties_the_board(two_students, monkeypatch):
     assert any("No runs yet" in i.value for i in board.info)
 
 
+def test_after_a_clear_the_next_run_is_on_the_board_again_and_a_restart_keeps_it(two_students, monkeypatch):
+    from digitnet import store
+
+    a, _ = two_students
+    store.default().clear()
+    train(a, 0.1)
+    monkeypatch.setattr(store, "_stores", {})  # a new server process: the store is opened anew from its file
+    (table,) = [d.value for d in board_app().dataframe]
+    assert list(table["name"]) == ["Ada"] and list(table["α"]) == ["0.1"]
+
+
 def test_a_reload_brings_a_students_runs_and_model_back(two_students):
     a, _ = two_students
     before = a.session_state["digitnet"]

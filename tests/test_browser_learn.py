@@ -29,6 +29,9 @@ def test_teaching_a_drawing_as_another_digit_makes_it_read_so(page):  # noqa: F8
     ).to_be_visible()
     page.get_by_role("tab", name="My digits").click()  # the drawing joined My digits, read as taught
     expect(page.get_by_text("a 7, read 7 ✓")).to_be_visible(timeout=TIMEOUT)
+    page.get_by_role("tab", name="Why this answer").click()  # the gradient for the answer and the runner-up
+    expect(page.get_by_role("heading", name="Why a 7")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name=re.compile(r"^What would make it a \d$"))).to_be_visible()
     expect(exceptions(page)).to_have_count(0)
 
 

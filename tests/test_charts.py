@@ -78,7 +78,9 @@ def test_a_long_runs_validation_curves_are_bucket_means_drawn_without_dots():
     validation = [row for row in loss["layer"][0]["data"]["values"] if row["set"] == "validation"]
     points = accuracy["layer"][0]["data"]["values"]
     assert len(validation) == len(points) == charts.VAL_POINTS
-    assert points[0]["accuracy"] == pytest.approx(np.mean(c.val_accuracy[: 500 // charts.VAL_POINTS]), abs=1e-3)
+    assert points[0]["accuracy"] == pytest.approx(
+        np.mean(c.val_accuracy[: 500 // charts.VAL_POINTS]), abs=1e-3
+    )
     assert accuracy["layer"][0]["mark"]["point"] is False
     _, short = charts.learning_curves(curves(), epochs=10)  # 5 checks: every one shown, as a dot
     assert len(short["layer"][0]["data"]["values"]) == 5 and short["layer"][0]["mark"]["point"]

@@ -65,6 +65,10 @@ def test_a_good_shared_link_is_used_without_a_note():
     assert at.select_slider(key="lr").value == 0.5 and at.select_slider(key="batch_size").value == 32
     assert at.text_input(key="hidden").value == "32,16" and at.selectbox(key="optimizer").value == "adam"
     assert not texts(at.warning)
+    at.number_input(key="epochs").set_value(9).run()  # kept in the address as it changes
+    assert at.query_params["epochs"] in ("9", ["9"]) and at.number_input(key="epochs").value == 9
+    at.number_input(key="seed").set_value(0).run()  # back to its default: out of the address
+    assert "seed" not in at.query_params
 
 
 # -- user text is never Markdown ------------------------------------------------------------
@@ -158,13 +162,17 @@ def test_reset_while_training_says_one_thing(app):
         run.job.join(0.05)
     app.button(key="reset").click().run()
     no_problems(app)
+
+    def shown() -> str:
+        return " ".join(texts(app.success) + texts(app.warning) + texts(app.info) + texts(app.error))
+
+    assert "Back to the default model" in shown()  # said once, in the sidebar
     if run.job is not None:  # it had not ended within Reset's half second: the page settles it later
         assert run.job.join(10)
         app.run()
     assert session(app).model.name == "the default model"
-    shown = " ".join(texts(app.success) + texts(app.warning) + texts(app.info) + texts(app.error))
-    assert "Back to the default model" in shown and "stopped by Reset" in shown
-    assert "now read by this network" not in shown and "kept" not in shown, shown
+    assert "stopped by Reset" in shown()
+    assert "now read by this network" not in shown() and "kept" not in shown(), shown()
 
 
 def test_after_loading_a_file_the_panel_no_longer_claims_the_last_run_reads(app):

@@ -26,7 +26,10 @@ def test_shared_arrays_are_read_only_copies_and_their_views_travel_as_refs():
 def test_another_process_maps_the_same_memory():
     views = shared.share({"x": np.arange(1000, dtype=np.float32).reshape(100, 10)})
     part = views["x"][40:60]
-    reader = "import pickle, sys; from digitnet.jobs import shared; print(repr(shared.resolve(pickle.load(sys.stdin.buffer)).tolist()))"
+    reader = (
+        "import pickle, sys; from digitnet.jobs import shared; "
+        "print(repr(shared.resolve(pickle.load(sys.stdin.buffer)).tolist()))"
+    )
     for _ in range(2):  # twice: the first process's exit must not delete the block
         out = subprocess.run(
             [sys.executable, "-c", reader],

@@ -405,7 +405,9 @@ def test_photo_on_uneven_paper_matches_the_clean_drawing(mnist, photo):
     clean = from_canvas(canvas_of(place(mnist[7], 220, 50, 110, size=320)))
     r = from_image(photo)
     assert r.has_ink and mad(r.image28, clean.image28) < 0.05
-    assert all(abs(a - b) <= 6 for a, b in zip(r.bbox, clean.bbox))  # soft edges may lose a few px
+    assert all(
+        abs(a - b) <= 6 for a, b in zip(r.bbox, clean.bbox, strict=True)
+    )  # soft edges may lose a few px
 
 
 def test_polarity_dark_on_light_equals_light_on_dark(mnist):
@@ -456,7 +458,7 @@ def test_exif_rotated_jpeg(mnist):
     r = from_bytes(encode(stored, "JPEG", quality=95, exif=exif))
     ref = from_image(upright)
     assert mad(r.image28, ref.image28) < 0.03
-    assert all(abs(a - b) <= 2 for a, b in zip(r.bbox, ref.bbox))
+    assert all(abs(a - b) <= 2 for a, b in zip(r.bbox, ref.bbox, strict=True))
 
 
 def test_big_jpeg_is_decoded_small_and_bbox_is_in_full_size_pixels(monkeypatch):
@@ -467,7 +469,7 @@ def test_big_jpeg_is_decoded_small_and_bbox_is_in_full_size_pixels(monkeypatch):
     assert r.has_ink
     rows, cols = np.flatnonzero((ink > 128).any(1)), np.flatnonzero((ink > 128).any(0))
     want = (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1)
-    assert all(abs(a - b) <= 12 for a, b in zip(r.bbox, want)), (r.bbox, want)
+    assert all(abs(a - b) <= 12 for a, b in zip(r.bbox, want, strict=True)), (r.bbox, want)
     with pytest.raises(PreprocessError, match="too large"):
         from_bytes(encode(Image.fromarray(255 - ink), "PNG"))  # a PNG cannot be decoded small: refused
 

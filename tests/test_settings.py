@@ -2,7 +2,7 @@
 
 import pytest
 
-from digitnet.settings import parse_hidden
+from digitnet.settings import batch_size_text, parse_batch_size, parse_hidden
 
 
 def test_parse_hidden():
@@ -22,3 +22,11 @@ def test_parse_hidden_never_echoes_a_long_entry_and_names_a_huge_number():
     with pytest.raises(ValueError) as refused:
         parse_hidden(",".join(["9999"] * 10_000))
     assert len(str(refused.value)) < 200
+
+
+def test_all_is_the_full_batch_both_ways():
+    assert parse_batch_size("all") is None and parse_batch_size(" ALL ") is None
+    assert parse_batch_size("128") == 128 and parse_batch_size(128) == 128
+    assert batch_size_text(None) == "all" and batch_size_text(128) == "128"
+    with pytest.raises(ValueError, match="whole number or 'all'"):
+        parse_batch_size("many")

@@ -115,6 +115,8 @@ def test_the_board_shows_every_run_but_never_weights_and_rereads_only_after_a_ch
     assert store.board() is board  # nothing changed: the same read
     store.set_name(a.id, "Grace")
     assert store.board()[0].label == "Grace"
+    store.update_run(ra, a.id, status="finished", accuracy=0.95, val=val(5, 0.95))
+    assert list(store.board()[0].val["val_accuracy"]) == list(val(5, 0.95)["val_accuracy"])  # new curves read
 
 
 def test_no_one_changes_another_students_run(store):

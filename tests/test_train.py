@@ -143,7 +143,8 @@ def test_pixels_train_exactly_as_their_floats(mnist, batch_size, augment):
 
 
 def test_full_batch_taken_in_parts_is_the_same_step(mnist, monkeypatch):
-    # a full-batch step is taken PART examples at a time (uneven last part here); the step is the whole batch's
+    # a full-batch step is taken PART examples at a time (uneven last part here);
+    # the step is the whole batch's
     X, y = mnist.train_pixels[:500], mnist.train_labels[:500]
     X_val, y_val = mnist.train_images[-100:], mnist.train_labels[-100:]
     config = TrainConfig(lr=0.5, epochs=3, batch_size=None)

@@ -128,7 +128,7 @@ def _number(v: float) -> float | None:
 
 
 def _rows(x: Iterable[float], y: Iterable[float], name: str, **same) -> list[dict]:
-    return [{"epoch": float(a), name: _number(float(b)), **same} for a, b in zip(x, y)]
+    return [{"epoch": float(a), name: _number(float(b)), **same} for a, b in zip(x, y, strict=True)]
 
 
 def _top(values: Iterable[float | None]) -> float:
@@ -473,7 +473,7 @@ def confusion(matrix: np.ndarray, height: int = 440) -> dict:
 def _mix(a: str, b: str, t: float) -> str:
     """The colour t of the way from a to b (hex)."""
     ca, cb = ([int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in (a, b))
-    return "#" + "".join(f"{int(round(u + (v - u) * t)):02x}" for u, v in zip(ca, cb))
+    return "#" + "".join(f"{int(round(u + (v - u) * t)):02x}" for u, v in zip(ca, cb, strict=True))
 
 
 # -- the class board (ui/board.py) ---------------------------------------------------------

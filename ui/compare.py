@@ -31,7 +31,7 @@ def compare_tab(s: Session) -> None:
             "laid over each other. Try it: train with learning rate 0.01, then 0.1, then 1, and compare."
         )
         return
-    snaps = {run.label: run.read() for run in s.runs}
+    snaps = {run.label: run.beat_and_read() for run in s.runs}
     _table(s.runs, snaps)
     by = st.selectbox(
         "Compare runs that differ in",

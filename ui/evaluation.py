@@ -32,7 +32,8 @@ def test_tab(s: Session) -> None:
     ev = evaluation_for(s, data)
     n = len(ev.predicted)
     st.markdown(
-        f"**{s.model.name[:1].upper() + s.model.name[1:]}** ({s.model.shape}) on the {n:,} MNIST test digits, which no training ever sees."
+        f"**{s.model.name[:1].upper() + s.model.name[1:]}** ({s.model.shape}) on the {n:,} MNIST test "
+        "digits, which no training ever sees."
     )
     a, b, c = st.columns(3)
     a.metric(
@@ -55,7 +56,8 @@ def test_tab(s: Session) -> None:
     matrix, misread = layout.row("confusion", "misread")  # the misread digits go below the matrix when narrow
     with matrix:
         st.markdown(
-            "**Confusion matrix**: each row is a true digit, each column the network's answer; the diagonal is right."
+            "**Confusion matrix**: each row is a true digit, each column the network's answer; the diagonal "
+            "is right."
         )
         st.vega_lite_chart(charts.confusion(ev.confusion), width="stretch")
     with misread:

@@ -52,7 +52,8 @@ def activation_latex(sizes: tuple[int, ...], l: int) -> str:
     return (
         BIG
         + _under(f"A^{{[{L}]}}", 10, "m")
-        + rf" = \mathrm{{softmax}}(Z^{{[{L}]}}),\quad a_i = \frac{{e^{{z_i}}}}{{\sum_{{j=0}}^{{9}} e^{{z_j}}}}"
+        + rf" = \mathrm{{softmax}}(Z^{{[{L}]}}),\quad a_i = \frac{{e^{{z_i}}}}{{\sum_{{j=0}}^{{9}} "
+        rf"e^{{z_j}}}}"
     )
 
 
@@ -63,14 +64,16 @@ def backward_latex(sizes: tuple[int, ...]) -> str:
     for l in range(L, 0, -1):
         if l < L:
             lines.append(
-                rf"dZ^{{[{l}]}} &= W^{{[{l + 1}]T}} dZ^{{[{l + 1}]}} \odot g'(Z^{{[{l}]}}) && {_shape(sizes[l], 'm')}"
+                rf"dZ^{{[{l}]}} &= W^{{[{l + 1}]T}} dZ^{{[{l + 1}]}} \odot g'(Z^{{[{l}]}}) && "
+                rf"{_shape(sizes[l], 'm')}"
             )
         a_prev_T = "X^{T}" if l == 1 else f"A^{{[{l - 1}]T}}"
         lines.append(
             rf"dW^{{[{l}]}} &= \tfrac{{1}}{{m}}\, dZ^{{[{l}]}} {a_prev_T} && {_shape(sizes[l], sizes[l - 1])}"
         )
         lines.append(
-            rf"db^{{[{l}]}} &= \tfrac{{1}}{{m}} \textstyle\sum_{{\text{{columns}}}} dZ^{{[{l}]}} && {_shape(sizes[l], 1)}"
+            rf"db^{{[{l}]}} &= \tfrac{{1}}{{m}} \textstyle\sum_{{\text{{columns}}}} dZ^{{[{l}]}} && "
+            rf"{_shape(sizes[l], 1)}"
         )
     return BIG + r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 
@@ -79,7 +82,8 @@ def update_latex(L: int) -> str:
     """The notes' update rule for every layer (its 'repeat until convergence' is in the
     sentence above it: on a phone's width the rule alone fits)."""
     rules = r" \\ ".join(
-        rf"W^{{[{l}]}} &:= W^{{[{l}]}} - \alpha\, dW^{{[{l}]}}, \quad b^{{[{l}]}} := b^{{[{l}]}} - \alpha\, db^{{[{l}]}}"
+        rf"W^{{[{l}]}} &:= W^{{[{l}]}} - \alpha\, dW^{{[{l}]}}, \quad b^{{[{l}]}} := b^{{[{l}]}} - \alpha\, "
+        rf"db^{{[{l}]}}"
         for l in range(1, L + 1)
     )
     return BIG + rf"\begin{{aligned}} {rules} \end{{aligned}}"
@@ -102,7 +106,8 @@ def _inside(s: Session) -> None:
     reading = read(net, s.drawing or from_canvas(None))
     sizes, L = net.sizes, net.L
     st.markdown(
-        f"**{name[:1].upper() + name[1:]}** is a {' → '.join(map(str, sizes))} network. These are the notes' equations with "
+        f"**{name[:1].upper() + name[1:]}** is a {' → '.join(map(str, sizes))} network. These are the "
+        "notes' equations with "
         f"its shapes: *m* is the number of images read at once (your drawing: m = 1)."
     )
     if not reading.has_ink:
@@ -124,7 +129,8 @@ def _inside(s: Session) -> None:
             with num:
                 _layer_numbers(reading, l, L, kind="A")
     st.caption(
-        f"Where the notes' shapes differ: W[1] is ({sizes[1]} × 784), one row of 784 weights per hidden unit (the notes "
+        f"Where the notes' shapes differ: W[1] is ({sizes[1]} × 784), one row of 784 weights per hidden "
+        "unit (the notes "
         f"label it 10 × m); dW[1] has the same shape (the notes write 10 × 728); and the output is A[{L}] "
         "(the notes call it A[3] once)."
     )
@@ -170,7 +176,8 @@ def _layer_numbers(reading: Reading, l: int, L: int, kind: str) -> None:
             },
         )
         st.caption(
-            "e^z is shown divided by the largest one: softmax gives the same probabilities (and the computer avoids overflow)."
+            "e^z is shown divided by the largest one: softmax gives the same probabilities (and the "
+            "computer avoids overflow)."
         )
         return
     if l == L:
@@ -204,8 +211,10 @@ def _weights(net: Network, reading: Reading) -> None:
         a1, order = None, np.arange(min(n, MAX_TILES))
         which = f"the first {len(order)}" if n > MAX_TILES else "in order"
     st.caption(
-        "Each picture is one row of W[1]: the 784 weights of one hidden unit, laid out as the 28 × 28 image they multiply. "
-        f"Red pixels push the unit's Z up where there is ink, blue ones push it down. {n} hidden units, {which}."
+        "Each picture is one row of W[1]: the 784 weights of one hidden unit, laid out as the 28 × 28 image "
+        "they multiply. "
+        f"Red pixels push the unit's Z up where there is ink, blue ones push it down. {n} hidden units, "
+        f"{which}."
     )
     if n <= 20:
         tiles = [diverging(net.params["W1"][j].reshape(28, 28)) for j in order]

@@ -90,14 +90,15 @@ def _snapshot(r: store.StoredRun) -> Snapshot:
 
 
 def student(s: Session) -> int:
-    """This browser's number in the store, registering it (with its name) on first use."""
-    if s.student is None:
-        db = store.default()
-        s.student = db.student(store.key_of(identity.token())).id
-        name = str(st.session_state.get(NAME, "")).strip()
-        if name:
-            db.set_name(s.student, name)
-    return s.student
+    """This browser's number in the store, registering it (with its name) if it is not
+    there: on first use, or again after the teacher cleared the board (a new number then)."""
+    db = store.default()
+    me = db.student(store.key_of(identity.token()))
+    name = str(st.session_state.get(NAME, "")).strip()
+    if name and name != me.name:
+        db.set_name(me.id, name)
+    s.student = me.id
+    return me.id
 
 
 def name_changed() -> None:

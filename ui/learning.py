@@ -66,13 +66,22 @@ def validation(data: MNIST, n_val: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def val_accuracy(L: Learning, model: Model, data: MNIST, n_val: int) -> float:
-    """The MNIST validation accuracy of a model version, computed once."""
+    """The MNIST validation accuracy of a model version, computed once (the default model's
+    once for every session: the first Teach of each student need not wait for it)."""
+    if model.shared:
+        return _default_val_accuracy(data, n_val)
     if model.version not in L.val_accuracy:
         if len(L.val_accuracy) > 8:  # only recent versions are asked for again
             L.val_accuracy.clear()
         X, y = validation(data, n_val)
         L.val_accuracy[model.version] = model.net.accuracy(X, y)
     return L.val_accuracy[model.version]
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _default_val_accuracy(_data: MNIST, n_val: int) -> float:
+    net, _, _ = resources.default_model()
+    return net.accuracy(*validation(_data, n_val))
 
 
 def dataset_or_say(s: Session, where: str) -> MNIST | None:

@@ -1,13 +1,17 @@
 """Settings brought by a shared link (the URL's query parameters), checked before any
 widget reads them.
 
-The sidebar's settings and the page's view are bound to the URL, so a link carries them.
+The sidebar's settings and the page's view are kept in the URL, so a link carries them.
 Streamlit seeds a bound widget from the URL as the page opens, and a number a widget cannot
 hold (`?epochs=inf`, `?seed=1e400`) raised OverflowError there, before anything was drawn.
-So at the start of every run of the page each bound parameter is parsed and bounded here.
-A bad one is taken out of the URL (its widget then starts from its default), the page
-says so in a line, and the page runs once more: Streamlit seeds widgets from the URL the
-page was opened with, and a rerun takes the corrected one."""
+So at the start of every run of the page each parameter is parsed and bounded here. A bad
+one is taken out of the URL (its widget then starts from its default), the page says so in
+a line, and the page runs once more: Streamlit seeds widgets from the URL the page was
+opened with, and a rerun takes the corrected one.
+
+The two number inputs (NUMBERS) are not bound by Streamlit at all but kept in the URL here:
+the Back button brings an old URL back, and Streamlit seeds bound widgets from it again,
+where the check above can no longer take a value out (a bound parameter cannot be removed)."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from .state import Session
 from .text import code
 
 WHERE = "link"  # the notices' place: above the page's title
+NUMBERS = ("epochs", "seed")
 
 
 def check(s: Session, views: Sequence[str]) -> None:
@@ -48,8 +53,27 @@ def check(s: Session, views: Sequence[str]) -> None:
         )
     if removed:
         st.rerun()
+    for key in NUMBERS:  # the number inputs' values into the URL, as Streamlit does for the bound ones
+        if key in st.session_state:
+            value = st.session_state[key]
+            if value == training.DEFAULTS[key]:
+                st.query_params.pop(key, None)
+            elif st.query_params.get(key) != str(value):
+                st.query_params[key] = str(value)
     for notice in s.take_notices(WHERE):
         getattr(st, notice.kind)(notice.text)
+
+
+def start_value(key: str) -> int:
+    """A number input's value as it is made: the session's, else the link's (checked by
+    check()), else the default."""
+    if key in st.session_state:
+        return st.session_state[key]
+    value = st.query_params.get(key)
+    accepts, _ = _fields(())[key]
+    return (
+        int(value.strip().split(".")[0]) if value is not None and accepts(value) else training.DEFAULTS[key]
+    )
 
 
 def _fields(views: Sequence[str]) -> dict[str, tuple[Callable[[str], bool], str]]:

@@ -30,7 +30,8 @@ def sidebar(s: Session) -> None:
             file_name=f"digitnet-{_slug(m.name)}-{m.shape}.npz",
             mime="application/octet-stream",
             key="download_model",
-            help="Save the network in use (its weights and settings) to a file you can load again later or share.",
+            help="Save the network in use (its weights and settings) to a file you can load again later or "
+            "share.",
             width="stretch",
         )
         st.file_uploader(

@@ -76,6 +76,6 @@ def gallery(images: list[np.ndarray], captions: list[str], width: int) -> None:
     figures = "".join(
         f'<figure style="margin:0;text-align:center">{img_tag(image, width)}'
         f'<figcaption style="font-size:0.875rem;opacity:0.6">{caption}</figcaption></figure>'
-        for image, caption in zip(images, captions)
+        for image, caption in zip(images, captions, strict=True)
     )
     st.html(f'<div style="display:flex;flex-wrap:wrap;gap:0.5rem 1rem">{figures}</div>')

@@ -64,7 +64,8 @@ def default_model() -> tuple[Network, dict, str | None]:
             net,
             {"untrained": True},
             f"The default model `{SHIPPED}` cannot be used: {str(e).rstrip('.')}. "
-            f"Restore it with `git checkout -- {SHIPPED}`; until then an untrained network reads your drawings "
+            f"Restore it with `git checkout -- {SHIPPED}`; until then an untrained network reads your "
+            "drawings "
             "(training still works).",
         )
 

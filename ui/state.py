@@ -49,13 +49,18 @@ class Run:
     @property
     def label(self) -> str:
         s = self.settings
-        return f"run {self.number}: α={s['lr']:g}, hidden {s['hidden']}, batch {s['batch_size']}, {s['optimizer']}"
+        return (
+            f"run {self.number}: α={s['lr']:g}, hidden {s['hidden']}, batch {s['batch_size']}, "
+            f"{s['optimizer']}"
+        )
 
     @property
     def active(self) -> bool:
         return self.job is not None
 
-    def read(self) -> Snapshot:
+    def beat_and_read(self) -> Snapshot:
+        """Tell the job its page is still open (its heartbeat: a job not seen for a while
+        stops itself), then take its snapshot; an ended run keeps its last one."""
         job = self.job  # read once: another run of the page may settle it meanwhile
         if job is not None:
             job.beat()
@@ -143,7 +148,7 @@ def settle(s: Session) -> bool:
     with s.lock:
         if run.job is not job:  # settled meanwhile by another run of the page
             return False
-        snap = run.read()
+        snap = run.beat_and_read()
         if not snap.done:
             return False
         run.job = None

@@ -10,6 +10,7 @@ import time
 import numpy as np
 import streamlit as st
 
+from digitnet.data import N_VAL
 from digitnet.explain import tile_grid
 from digitnet.jobs.job import Snapshot
 from digitnet.network import N_CLASSES, N_INPUT, Network, cross_entropy
@@ -57,7 +58,7 @@ def press(n: int) -> None:
     data = dataset_or_say(s, "step")
     if data is None:
         return
-    X, y, _, _ = data.split(training.N_VAL)
+    X, y, _, _ = data.split(N_VAL)
     X, y = training_set(X, y)
     chosen = training.settings()
     try:
@@ -73,7 +74,7 @@ def press(n: int) -> None:
     pre = s.drawing
     label = st.session_state.get("teach_label")
     L.report = take_steps(L.stepper, X, y, n, None if pre is None else pre.x, label)
-    X_val, y_val = validation(data, training.N_VAL)
+    X_val, y_val = validation(data, N_VAL)
     P_val = L.stepper.net.predict_proba(X_val)
     history = L.stepper.history  # the validation check after each press, beside the steps' losses
     history.val_step.append(L.stepper.steps)

@@ -85,7 +85,7 @@ def page() -> None:
         why.why_tab,
         teach.my_digits_tab,
     )
-    for tab, show in zip(tabs, views):
+    for tab, show in zip(tabs, views, strict=True):
         if tab.open:
             with tab:
                 show(s)

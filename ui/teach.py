@@ -8,6 +8,7 @@ import time
 import streamlit as st
 
 from digitnet import my_digits
+from digitnet.data import N_VAL
 from digitnet.my_digits import MyDigitsError
 from digitnet.teach import teach
 
@@ -16,7 +17,6 @@ from .learning import REPEAT, Lesson, dataset_or_say, learning, val_accuracy
 from .pictures import gallery
 from .state import Model, Session, session
 from .text import code, plain
-from .training import N_VAL
 
 GALLERY = 120  # the most recent drawings shown
 HELP = {

@@ -11,10 +11,10 @@ import streamlit as st
 from digitnet.jobs import slots
 from digitnet.jobs.budget import check_affordable
 from digitnet.jobs.job import TrainingJob
-from digitnet.settings import parse_hidden
+from digitnet.settings import batch_size_text, parse_batch_size, parse_hidden
 from digitnet.train import History, TrainConfig
 
-from . import charts, keep, layout, resources
+from . import charts, keep, layout, links, resources
 from .learning import training_set
 from .state import Run, Session, default, session, settle
 from .text import plain
@@ -22,37 +22,49 @@ from .text import plain
 LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # a log scale
 BATCH_SIZES = (1, 8, 32, 128, 512, 2048, "all")
 OPTIMIZERS = {"sgd": "Gradient descent (the notes)", "momentum": "Momentum", "adam": "Adam"}
-N_VAL = 5000  # training images held out to check for over-fitting
 CHECKS_PER_EPOCH = 5  # validation checks per epoch (a long run's curves show them as bucket means)
 LIVE_EVERY = {"running": 0.3, "waiting": 1.0}  # seconds between redraws of the live panel
 BIND = "query-params"  # the settings live in the URL, so a link carries them (ui.links checks it first)
 MAX_EPOCHS, MAX_SEED = 1000, 999_999
-DEFAULTS = {
-    "lr": 0.1,
-    "epochs": 100,
-    "batch_size": "all",
-    "hidden": "10",
-    "optimizer": "sgd",
-    "seed": 0,
-    "augment": False,
+# The sidebar starts at the notes' full-batch gradient descent, long enough to watch it learn;
+# everything else is TrainConfig's default, as on the command line.
+START = TrainConfig(epochs=100, batch_size=None)
+DEFAULTS = {  # START as the sidebar's fields hold it
+    "lr": START.lr,
+    "epochs": START.epochs,
+    "batch_size": batch_size_text(START.batch_size),
+    "hidden": ",".join(map(str, START.hidden)),
+    "optimizer": START.optimizer,
+    "seed": START.seed,
+    "augment": START.augment,
 }
 
 HELP = {
     "lr": "α in the notes' W = W − α·dW: how big a step each update takes. Too small and learning crawls; "
-    "too large and every step overshoots, the loss explodes and training diverges (try 10). The slider is logarithmic.",
+    "too large and every step overshoots, the loss explodes and training diverges (try 10). The slider is "
+    "logarithmic.",
     "epochs": "How many times the network goes through all 55,000 training digits. With batch size 'all' "
     "an epoch is a single step, so use many (100 or more).",
-    "batch_size": "How many digits each step looks at before updating the weights. 'all' is the notes' full-batch "
-    "gradient descent: one careful step per epoch. Smaller batches take many quick, noisy steps and learn far faster.",
+    "batch_size": "How many digits each step looks at before updating the weights. 'all' is the notes' "
+    "full-batch "
+    "gradient descent: one careful step per epoch. Smaller batches take many quick, noisy steps and learn "
+    "far faster.",
     "hidden": "Sizes of the hidden layers, separated by commas. 10 is the notes' network (784 → 10 → 10); "
-    "try 100, or 256,128 for two hidden layers. Each hidden unit is a ReLU that learns to look for a pattern.",
-    "optimizer": "How a gradient becomes a step. Gradient descent is the notes' rule W = W − α·dW. Momentum keeps part of "
-    "the previous step, so it rolls through flat stretches. Adam gives every weight its own step size (use a small α like 0.001).",
-    "seed": "The random start: the initial weights and the order of the batches. The same seed and settings give the same run.",
-    "augment": "Show the network slightly shifted, rotated, resized, thicker or thinner versions of the digits, "
+    "try 100, or 256,128 for two hidden layers. Each hidden unit is a ReLU that learns to look for a "
+    "pattern.",
+    "optimizer": "How a gradient becomes a step. Gradient descent is the notes' rule W = W − α·dW. Momentum "
+    "keeps part of "
+    "the previous step, so it rolls through flat stretches. Adam gives every weight its own step size (use "
+    "a small α like 0.001).",
+    "seed": "The random start: the initial weights and the order of the batches. The same seed and settings "
+    "give the same run.",
+    "augment": "Show the network slightly shifted, rotated, resized, thicker or thinner versions of the "
+    "digits, "
     "so it copes better with real handwriting. Training takes a little longer.",
-    "name": "How the class board (the teacher's page) shows your runs. Left empty, you are 'Student' and a number.",
-    "train": "Train a new network from random weights with these settings. Your drawing is read by it as it learns.",
+    "name": "How the class board (the teacher's page) shows your runs. Left empty, you are 'Student' and a "
+    "number.",
+    "train": "Train a new network from random weights with these settings. Your drawing is read by it as it "
+    "learns.",
     "stop": "Stop the training now; the network keeps what it has learnt so far.",
     "reset": "Go back to the pretrained network the app started with.",
 }
@@ -82,10 +94,9 @@ def sidebar(
             "Epochs",
             min_value=1,
             max_value=MAX_EPOCHS,
-            value=DEFAULTS["epochs"],
+            value=links.start_value("epochs"),  # in the URL, but not bound by Streamlit (see ui.links)
             step=1,
             key="epochs",
-            bind=BIND,
             help=HELP["epochs"],
         )
         st.select_slider(
@@ -118,10 +129,9 @@ def sidebar(
             "Seed",
             min_value=0,
             max_value=MAX_SEED,
-            value=DEFAULTS["seed"],
+            value=links.start_value("seed"),
             step=1,
             key="seed",
-            bind=BIND,
             help=HELP["seed"],
         )
         st.toggle(
@@ -164,21 +174,21 @@ def dataset_status(slot) -> None:
 
 def settings() -> dict:
     """The sidebar's values, as they are shown (the run table lists these)."""
-    ss = st.session_state
+    shown = {**DEFAULTS, **{key: st.session_state[key] for key in DEFAULTS if key in st.session_state}}
     return {
-        "lr": float(ss.get("lr", 0.1)),
-        "epochs": int(ss.get("epochs", 100)),
-        "batch_size": ss.get("batch_size", "all"),
-        "hidden": str(ss.get("hidden", "10")).strip(),
-        "optimizer": ss.get("optimizer", "sgd"),
-        "seed": int(ss.get("seed", 0)),
-        "augment": bool(ss.get("augment", False)),
+        "lr": float(shown["lr"]),
+        "epochs": int(shown["epochs"]),
+        "batch_size": shown["batch_size"],
+        "hidden": str(shown["hidden"]).strip(),
+        "optimizer": shown["optimizer"],
+        "seed": int(shown["seed"]),
+        "augment": bool(shown["augment"]),
     }
 
 
 def config_from(settings: dict, n_train: int) -> TrainConfig:
     """Raises ValueError with a plain sentence for settings that cannot be trained here."""
-    batch = None if settings["batch_size"] == "all" else int(settings["batch_size"])
+    batch = parse_batch_size(settings["batch_size"])
     steps_per_epoch = 1 if batch is None else math.ceil(n_train / batch)
     config = TrainConfig(
         hidden=parse_hidden(settings["hidden"]),
@@ -187,7 +197,7 @@ def config_from(settings: dict, n_train: int) -> TrainConfig:
         batch_size=batch,
         optimizer=settings["optimizer"],
         augment=settings["augment"],
-        n_val=N_VAL,
+        n_val=START.n_val,
         seed=settings["seed"],
         eval_every=max(1, steps_per_epoch // CHECKS_PER_EPOCH),
     )
@@ -204,7 +214,7 @@ def start() -> None:
     if isinstance(data, str):
         s.notify("error", plain(f"Cannot train: {data}"))
         return
-    X, y, X_val, y_val = data.split(N_VAL)
+    X, y, X_val, y_val = data.split(START.n_val)
     X, y = training_set(X, y)  # My digits too, if the sidebar says so
     chosen = settings()
     try:
@@ -218,7 +228,7 @@ def start() -> None:
     s.last_run_notice = None
     run.job.start()
     keep.track(s, run)  # on the class board as it trains, and back after a reload
-    run.read()
+    run.beat_and_read()
     if isinstance(st.session_state.get("compare"), list):  # show the new run in the comparison too
         st.session_state["compare"] = [*st.session_state["compare"], run.label]
 
@@ -276,7 +286,7 @@ def training_panel(s: Session) -> None:
     run the curves are empty frames, and a new run shows the previous run's curves until
     its own first points arrive."""
     run = s.active_run or (s.runs[-1] if s.runs else None)
-    snap = None if run is None else run.read()
+    snap = None if run is None else run.beat_and_read()
     # The run's state keeps its height from before the first run to how the last one ended, so
     # nothing below it moves; a message longer than that (a narrow screen, a divergence) scrolls.
     with st.container(key="run_status", gap="small", height=STATUS_HEIGHT, border=False):
@@ -323,7 +333,8 @@ def _run_status(s: Session, run: Run, snap) -> None:
             left = "" if math.isnan(p.seconds_left) else f" · about {_duration(p.seconds_left)} left"
             st.progress(
                 snap.fraction,
-                text=f"Epoch {p.epoch:.1f} of {run.settings['epochs']} · step {p.step:,} of {p.total_steps:,}{left}",
+                text=f"Epoch {p.epoch:.1f} of {run.settings['epochs']} · step {p.step:,} of "
+                f"{p.total_steps:,}{left}",
             )
     elif s.last_run_notice is not None:
         getattr(st, s.last_run_notice.kind)(s.last_run_notice.text)
