@@ -49,7 +49,8 @@ CSS = (
     # projector with the sidebar open, a tablet) three lines of it, on a wide one the bars'.
     + "@container page (max-width: 900px) {"
     + "[data-testid='stLayoutWrapper']:has(> .st-key-answer) {min-height: 214px}}"
-    + "@container page (max-width: 520px) {.st-key-header h1 {font-size: 1.75rem} .st-key-header p {font-size: 0.8rem}}"
+    + "@container page (max-width: 520px) {"  # a tablet or a phone: a smaller header
+    + ".st-key-header h1 {font-size: 1.75rem} .st-key-header p {font-size: 0.8rem}}"
     # the header: the title, the sentence and the projector switch side by side while there is room
     + ".st-key-header h1 {padding: 0}"
     + ".st-key-header > :nth-child(2) {flex: 1 1 16rem; min-width: 0}"
