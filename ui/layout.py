@@ -47,7 +47,7 @@ CSS = (
     + " {white-space: nowrap; overflow: hidden; text-overflow: ellipsis}"  # one line
     # The answer's row keeps one height whatever the sentence: on a narrow column (a 1024 px
     # projector with the sidebar open, a tablet) three lines of it, on a wide one the bars'.
-    + "@container page (max-width: 900px) {"
+    + "@container page (min-width: 400px) and (max-width: 900px) {"  # side by side, narrow
     + "[data-testid='stLayoutWrapper']:has(> .st-key-answer) {min-height: 214px}}"
     + "@container page (max-width: 520px) {"  # a tablet or a phone: a smaller header
     + ".st-key-header h1 {font-size: 1.75rem} .st-key-header p {font-size: 0.8rem}}"
@@ -62,15 +62,16 @@ CSS = (
 # a huge answer, and black on white instead of the theme's greys and pastel notices.
 PROJECTOR_CSS = (
     "html {font-size: 17px}"
-    + ".st-key-header h1 {font-size: 2.25rem}"  # the room needs the answer more than the name
+    + ".st-key-header h1 {font-size: 2rem}"  # the room needs the answer more than the name
     + "[data-testid='stMain'], [data-testid='stSidebar'] {color: #000}"
     + "[data-testid='stCaptionContainer'], [data-testid='stWidgetLabel'] p, figcaption"
     + " {color: #000 !important; opacity: 1 !important}"
     + "[data-testid='stAlertContainer'] {color: #000; border: 2px solid currentColor}"
     + "[data-testid='stAlertContainer'] p {color: #000}"
-    + ".st-key-answer [data-testid='stMetricValue'] {font-size: 5.5rem; font-weight: 700; color: #000}"
+    + ".st-key-answer [data-testid='stMetricValue'] {font-size: 5rem; font-weight: 700; color: #000}"
     + ".st-key-answer [data-testid='stMetricLabel'] p {font-size: 1.1rem; font-weight: 600}"
     + ".st-key-header [data-testid='stCaptionContainer'] {display: none}"  # the room has the teacher
+    + ".st-key-answer [data-testid='stCaptionContainer'] {display: none}"  # "Read by": the run's line says
 )
 
 
