@@ -209,6 +209,7 @@ class TrainingJob:
         threading.Thread(
             target=_relay, args=(process.stdout, messages), name="digitnet-reports", daemon=True
         ).start()
+        ending = 1.0  # seconds the worker may take to exit once the job has ended
         try:
             send(process.stdin, Job(self.config, self.net.params, tuple(shared.ref(a) for a in self._data)))
             stop_asked_at = None
@@ -216,6 +217,12 @@ class TrainingJob:
                 if stop_asked_at is None and self._should_stop():
                     process.stdin.close()  # the worker stops before its next step
                     stop_asked_at = time.monotonic()
+                    if self._progress is None:
+                        # Not one step yet (the worker may still be starting, seconds on a busy
+                        # machine): nothing to keep, so Stop answers now and the worker ends alone.
+                        ending = None
+                        why = "the page was closed" if self.abandoned else "Stop was pressed"
+                        return "stopped", f"Stopped before the first step ({why}); nothing was trained."
                 if stop_asked_at is not None and time.monotonic() - stop_asked_at > STOP_GRACE:
                     raise RuntimeError("the training process did not stop when asked")
                 try:
@@ -234,17 +241,27 @@ class TrainingJob:
                             f"the training process ended unexpectedly (exit code {process.wait(1.0)})"
                         )
         finally:
-            for stream in (process.stdin, process.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-            try:
-                process.wait(1.0)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            self.worker_exitcode = process.returncode
+            if ending is None:
+                threading.Thread(target=self._reap, args=(process, STOP_GRACE), daemon=True).start()
+            else:
+                self._reap(process, ending)
+
+    def _reap(self, process: subprocess.Popen, wait: float) -> None:
+        """Let the worker exit (its stdin closed asks it to), ended by force after `wait` seconds."""
+        try:
+            process.stdin.close()
+        except OSError:
+            pass
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        try:
+            process.stdout.close()
+        except OSError:
+            pass
+        self.worker_exitcode = process.returncode
 
     def _on_report(self, report: Report) -> None:
         with self._lock:
