@@ -4,7 +4,10 @@ A thread of the server waits for the job's turn in the fair queue (slots.py),
 starts the worker (worker.py), hands it the Job and relays its Reports
 (protocol.py); the app reads a consistent `snapshot()` a few times a second and
 predicts with `job.net`, a new Network every time the worker sends its weights.
-`stop()` takes effect before the worker's next step.
+`stop()` settles the job at once: from that instant its snapshot says "stopped",
+with the curves and weights already received, and nothing changes them any more;
+the worker stops before its next step and winds down in the background (its slot
+is given back when it has exited).
 
 A job whose page was closed must not hold its slot: the app calls `beat()`
 whenever it draws the page (a live fragment does so several times a second),
@@ -30,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..network import Network, layer_sizes
-from ..train import History, Progress, TrainConfig, TrainResult
+from ..train import History, Progress, TrainConfig, TrainResult, stopped_message
 from . import shared, worker
 from .protocol import Done, Failed, Job, Report, receive, send
 from .slots import Slots, machine_slots
@@ -46,6 +49,7 @@ STOP_GRACE = 10.0  # seconds a worker asked to stop may take before it is ended 
 # on the worker's PYTHONPATH, so that it imports this very digitnet
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 DONE = ("finished", "converged", "stopped", "diverged", "failed")
+WAITING_STOPPED = "Stopped while waiting for a training slot ({why}); nothing was trained."
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class TrainingJob:
         self._progress: Progress | None = None
         self._history = History()
         self._started = self._ended = None
+        self._ended_event = threading.Event()
         self.abandoned = False
         self.result: TrainResult | None = None
         self.worker_pid: int | None = None  # the training process, once started
@@ -116,18 +121,34 @@ class TrainingJob:
         return self
 
     def stop(self) -> None:
-        """Stop before the next step (or leave the queue). Harmless at any time, twice, or after the end."""
-        self._stop.set()
+        """Stop now: the snapshot says "stopped" at once, with the curves and weights
+        received so far (the page settles from them without waiting for the worker,
+        whose last step or two are dropped). Harmless at any time, twice, or after the end."""
+        with self._lock:
+            self._stop.set()  # under the lock: the thread cannot start training after this
+            if self._status == "waiting":
+                self._settle("stopped", WAITING_STOPPED.format(why="Stop was pressed"))
+            elif self._status == "running":
+                p = self._progress
+                self._settle(
+                    "stopped", stopped_message(p.step, p.epoch) if p else "Stopped before the first step."
+                )
 
     def beat(self) -> None:
         """The page is still open: keep going."""
         self._last_beat = time.monotonic()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread to end; True if it has."""
+        """Wait until the job has ended (after Stop: at once); True if it has."""
+        if self._thread is not None and not self.done:
+            self._ended_event.wait(timeout)
+        return self.done
+
+    def wind_down(self, timeout: float | None = None) -> bool:
+        """Wait for the server thread (and so the worker process) to be gone; True if it is."""
         if self._thread is not None:
             self._thread.join(timeout)
-        return self.done
+        return self._thread is None or not self._thread.is_alive()
 
     @property
     def status(self) -> str:
@@ -188,8 +209,10 @@ class TrainingJob:
         while not self._slots.wait_turn(self, CHECK_EVERY):
             if self._should_stop():
                 why = "the page was closed" if self.abandoned else "Stop was pressed"
-                return "stopped", f"Stopped while waiting for a training slot ({why}); nothing was trained."
+                return "stopped", WAITING_STOPPED.format(why=why)
         with self._lock:
+            if self._stop.is_set():  # Stop pressed as the slot came free: settled already
+                return "stopped", WAITING_STOPPED.format(why="Stop was pressed")
             self._status, self._started = "running", time.perf_counter()
         return self._watch_worker()
 
@@ -265,16 +288,19 @@ class TrainingJob:
 
     def _on_report(self, report: Report) -> None:
         with self._lock:
+            if self.done:  # settled by Stop: the curves and weights stay as the page showed them
+                return
             self._history.extend(report.history)
             self._progress = report.progress
-        if report.params is not None:
-            # a new network, not new params in the old one: a prediction under way
-            # keeps the network it started with, never a mix of old and new layers
-            self.net = Network(self.net.sizes, report.params)
+            if report.params is not None:
+                # a new network, not new params in the old one: a prediction under way
+                # keeps the network it started with, never a mix of old and new layers
+                self.net = Network(self.net.sizes, report.params)
 
     def _finish(self, done: Done) -> tuple[str, str]:
-        self.net = Network(self.net.sizes, done.params)
         with self._lock:
+            if not self.done:  # (settled by Stop: its net is the one the page already took)
+                self.net = Network(self.net.sizes, done.params)
             history = self._history.copy()
         self.result = TrainResult(self.net, history, done.status, done.message, done.seconds, done.epochs)
         message = done.message
@@ -284,8 +310,14 @@ class TrainingJob:
 
     def _end(self, status: str, message: str) -> None:
         with self._lock:
-            self._status, self._message = status, message
-            self._ended = time.perf_counter()
+            if not self.done:  # Stop settled it already: that is what the page showed
+                self._settle(status, message)
+
+    def _settle(self, status: str, message: str) -> None:
+        """The job's end as the page sees it (called with the lock held)."""
+        self._status, self._message = status, message
+        self._ended = time.perf_counter()
+        self._ended_event.set()
 
 
 def _relay(stream, messages: queue.Queue) -> None:
