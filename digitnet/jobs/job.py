@@ -50,6 +50,7 @@ STOP_GRACE = 10.0  # seconds a worker asked to stop may take before it is ended 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 DONE = ("finished", "converged", "stopped", "diverged", "failed")
 WAITING_STOPPED = "Stopped while waiting for a training slot ({why}); nothing was trained."
+FIRST_STEP_STOPPED = "Stopped before the first step ({why}); nothing was trained."
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,10 @@ class TrainingJob:
             elif self._status == "running":
                 p = self._progress
                 self._settle(
-                    "stopped", stopped_message(p.step, p.epoch) if p else "Stopped before the first step."
+                    "stopped",
+                    stopped_message(p.step, p.epoch)
+                    if p
+                    else FIRST_STEP_STOPPED.format(why="Stop was pressed"),
                 )
 
     def beat(self) -> None:
@@ -245,7 +249,7 @@ class TrainingJob:
                         # machine): nothing to keep, so Stop answers now and the worker ends alone.
                         ending = None
                         why = "the page was closed" if self.abandoned else "Stop was pressed"
-                        return "stopped", f"Stopped before the first step ({why}); nothing was trained."
+                        return "stopped", FIRST_STEP_STOPPED.format(why=why)
                 if stop_asked_at is not None and time.monotonic() - stop_asked_at > STOP_GRACE:
                     raise RuntimeError("the training process did not stop when asked")
                 try:
