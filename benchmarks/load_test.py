@@ -33,6 +33,8 @@ contacted; every wait is bounded, and the whole run stops itself after --deadlin
     slots busy), the third presses Train and queues; the two disconnect, and the time
     until the third one's run starts is measured (the app frees a slot once its page has
     sent no heartbeat for 25 s and is no longer connected);
+ With --board the teacher's board (/class) is open in a Chromium tab throughout: its
+    exceptions and console errors count too, and it must list every run, finished.
  6. counts errors (exception elements, console errors and failed requests in the tabs,
     exceptions and time-outs for the protocol students, tracebacks in the server log)
     and reads the memory of the server and its training processes (PSS) at start, after the
@@ -336,6 +338,24 @@ def record_messages(url: str) -> Recording:
     return rec
 
 
+async def watch_board(page, seen: dict, stop: asyncio.Event) -> None:
+    """Read the class board's table every second: which runs it showed, and how."""
+    while not stop.is_set():
+        try:
+            cells = await page.locator("[data-testid='stDataFrame'] [role=gridcell]").all_text_contents()
+            rows = [cells[i : i + 9] for i in range(0, len(cells) - 8, 9)]
+            seen["last"] = rows
+            seen["max_rows"] = max(seen.get("max_rows", 0), len(rows))
+            running = sum(r[6] in ("running", "waiting") for r in rows)
+            seen["max_live"] = max(seen.get("max_live", 0), running)
+        except Exception:
+            pass
+        try:
+            await asyncio.wait_for(stop.wait(), 1.0)
+        except TimeoutError:
+            pass
+
+
 async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
     from playwright.async_api import async_playwright
 
@@ -352,6 +372,17 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
             for pid in descendants(os.getpid()):
                 if pid != server.proc.pid and pid not in descendants(server.proc.pid):
                     set_autogroup_nice(pid, args.browser_nice)
+
+        board_errors: list[str] = []
+        if args.board:  # the teacher's board (/class) open throughout, redrawing as runs progress
+            board = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+            board.on("console", lambda m: m.type == "error" and board_errors.append(m.text))
+            board.on("pageerror", lambda e: board_errors.append(str(e)))
+            await board.goto(f"{server.url}/class", timeout=TIMEOUT)
+            await board.get_by_test_id("stApp").wait_for(timeout=TIMEOUT)
+            board_seen: dict = {}
+            board_stop = asyncio.Event()
+            board_watcher = asyncio.create_task(watch_board(board, board_seen, board_stop))
 
         # 1. Everyone opens the app, a few at a time.
         ready: list[float] = []
@@ -407,6 +438,25 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
         out["other_programs_cpu_percent"] = max(0.0, 100 * ((all1 - all0) - (own1 - own0)) / (t1 - t0))
         mem["after the trainings"] = memory_mb(server.proc.pid)
         exc = sum(await asyncio.gather(*(exceptions_on(s) for s in tabs))) + sum(b.exceptions for b in bots)
+        if args.board:
+            deadline = time.monotonic() + 30  # the board redraws every few seconds: let it show the ends
+            while time.monotonic() < deadline:
+                last = board_seen.get("last", [])
+                if len(last) >= len(trainers) and all(r[6] == "finished" for r in last):
+                    break
+                await asyncio.sleep(0.5)
+            board_stop.set()
+            await board_watcher
+            last = board_seen.get("last", [])
+            out["board"] = {
+                "rows": len(last),
+                "finished": sum(r[6] == "finished" for r in last),
+                "max_live_seen": board_seen.get("max_live", 0),
+                "exceptions": await board.get_by_test_id("stException").count(),
+                "console_errors": len(board_errors),
+                "console_error_samples": sorted(set(board_errors))[:5],
+            }
+            exc += out["board"]["exceptions"]
 
         # 5. Tabs closed mid-training free their slots.
         try:
@@ -440,6 +490,7 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
         )
 
     errors = [e for s in tabs for e in s.console_errors] + [e for b in bots for e in b.failures]
+    errors += board_errors
     out.update(
         {
             "tabs": n_tabs,
@@ -582,6 +633,17 @@ def table(r: dict) -> str:
             "; ".join(f"{k}: {v:.0f} MB" for k, v in m.items()),
         ),
         ("memory per extra session", f"{r['memory_per_session_mb']:.1f} MB"),
+        *(
+            [
+                (
+                    "the class board (/class, open throughout)",
+                    f"{b['rows']} runs listed, {b['finished']} finished, up to {b['max_live_seen']} shown "
+                    f"training at once; {b['exceptions']} exceptions, {b['console_errors']} console errors",
+                )
+            ]
+            if (b := r.get("board"))
+            else []
+        ),
         (
             "session closed mid-training",
             c.get("error")
@@ -643,6 +705,7 @@ def main() -> None:
     ap.add_argument(
         "--quiet-load", type=float, default=1.0, help="... meaning a 1-minute load average below this"
     )
+    ap.add_argument("--board", action="store_true", help="the class board (/class) open in a tab throughout")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     args = ap.parse_args()
     if find_chromium() is None:

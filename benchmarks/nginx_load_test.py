@@ -60,7 +60,7 @@ from browser_support import (  # noqa: E402
     launch,
     percentile,
 )
-from load_test import cpu_split, record_messages  # noqa: E402
+from load_test import cpu_split, record_messages, watch_board  # noqa: E402
 from ws_students import WsStudent  # noqa: E402
 
 from digitnet.store import FILE_NAME, Store  # noqa: E402
@@ -156,27 +156,6 @@ def sticky_cookie(url: str) -> str | None:
             if m:
                 return m.group(1)
     return None
-
-
-# ----------------------------------------------------------------------------- the board
-
-
-async def watch_board(page, seen: dict, stop: asyncio.Event) -> None:
-    """Read the board's table every second: which runs it showed, and how."""
-    while not stop.is_set():
-        try:
-            cells = await page.locator("[data-testid='stDataFrame'] [role=gridcell]").all_text_contents()
-            rows = [cells[i : i + 9] for i in range(0, len(cells) - 8, 9)]
-            seen["last"] = rows
-            seen["max_rows"] = max(seen.get("max_rows", 0), len(rows))
-            running = sum(r[6] in ("running", "waiting") for r in rows)
-            seen["max_live"] = max(seen.get("max_live", 0), running)
-        except Exception:
-            pass
-        try:
-            await asyncio.wait_for(stop.wait(), 1.0)
-        except TimeoutError:
-            pass
 
 
 # ----------------------------------------------------------------------------- the run

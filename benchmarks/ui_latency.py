@@ -176,11 +176,34 @@ def curve_updates(page, epochs: int) -> dict:
     }
 
 
+def stop_settles(page, epochs: int = 1000) -> dict:
+    """Seconds from clicking Stop to the page saying so, and to the curves' last change."""
+    from playwright.sync_api import expect
+
+    set_number(page, "epochs", epochs)
+    wait_for_app_run(page)
+    page.evaluate("() => { window.__dn.chart = []; }")
+    click_button(page, "train")
+    page.wait_for_function("() => window.__dn.chart.length >= 3", timeout=120_000)
+    page.evaluate(
+        "() => { const b = document.querySelector(\"[class*='st-key-stop'] button\");"
+        " b.addEventListener('click', () => { window.__dn.stopAt = performance.now(); }, true); }"
+    )
+    click_button(page, "stop")
+    said = page.get_by_text(re.compile(r"Stopped after")).first
+    expect(said).to_be_visible(timeout=60_000)
+    t_said = page.evaluate("() => performance.now()")
+    time.sleep(3.0)  # any late redraw of the curves would land in here
+    t0, chart = page.evaluate("() => [window.__dn.stopAt, window.__dn.chart]")
+    return {"said_s": (t_said - t0) / 1000, "curves_still_s": max(0.0, (chart[-1] - t0) / 1000)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--drawings", type=int, default=10)
     ap.add_argument("--opens", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=30, help="epochs of the training watched in (c)")
+    ap.add_argument("--stops", type=int, default=3, help="trainings stopped in (d)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -192,6 +215,7 @@ def main() -> None:
         page.evaluate(PROBES)
         lat = mouse_up_to_prediction(page, args.drawings)
         curves = curve_updates(page, args.epochs)
+        stops = [stop_settles(page) for _ in range(args.stops)]
         ctx.close()
 
     result = {
@@ -210,6 +234,7 @@ def main() -> None:
         },
         "training_epochs": args.epochs,
         "curves": curves,
+        "stop_s": stops,
     }
     if args.json:
         print(json.dumps(result))
@@ -233,6 +258,13 @@ def main() -> None:
         "ms, "
         f"max {c.get('chart_gap_max_s', 0) * 1000:.0f} ms); progress bar {c['progress_updates_per_s']:.1f} "
         "updates/s"
+    )
+
+    said = ", ".join(f"{x['said_s'] * 1000:.0f}" for x in stops)
+    still = ", ".join(f"{x['curves_still_s'] * 1000:.0f}" for x in stops)
+    print(
+        f"Stop ({len(stops)} runs): click -> 'Stopped' shown {said} ms; "
+        f"click -> curves' last change {still} ms"
     )
 
 

@@ -170,7 +170,10 @@ def _check_train_flags(args) -> None:
             not 0 <= args.momentum < 1,
             f"--momentum takes a number from 0 up to, not including, 1 (got {args.momentum:g})",
         ),
-        (args.epochs < 1, f"--epochs takes a whole number from 1 (got {args.epochs})"),
+        (
+            not 1 <= args.epochs <= MAX_EPOCHS,
+            f"--epochs takes a whole number from 1 to {MAX_EPOCHS:,} (got {_short(args.epochs)})",
+        ),
         (args.patience < 1, f"--patience takes a whole number from 1 (got {args.patience})"),
         (args.seed < 0, f"--seed takes a whole number from 0 (got {args.seed})"),
         (
@@ -191,6 +194,12 @@ def _check_train_flags(args) -> None:
 
 
 N_TRAIN = 60_000  # MNIST's training images: the validation set is cut from them
+MAX_EPOCHS = 100_000  # 55,000 images each: days even at batch 'all'; more is a typing slip
+
+
+def _short(number: int) -> str:
+    text = str(number)
+    return text if len(text) <= 12 else f"a {len(text):,}-digit number"
 
 
 def _train(args) -> int:

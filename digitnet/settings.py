@@ -47,12 +47,16 @@ def parse_batch_size(value: str | int) -> int | None:
     """'128' or 128 -> 128; 'all' -> None, the notes' full-batch descent (all examples at once)."""
     if isinstance(value, str) and value.strip().lower() == "all":
         return None
-    try:
-        return int(value)
-    except ValueError:
+    text = str(value).strip()
+    if not (text.isdigit() and text.isascii()):
+        shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "…"  # never the whole of a long entry
+        raise ValueError(f"The batch size (--batch-size) must be a whole number or 'all' (got {shown}).")
+    if len(text) > 9:  # before int(): Python refuses to read numbers of 4,300 digits or more
         raise ValueError(
-            f"The batch size (--batch-size) must be a whole number or 'all' (got {value!r})."
-        ) from None
+            f"The batch size (--batch-size) must be a whole number up to the training set's size, or 'all' "
+            f"(got a {len(text):,}-digit number)."
+        )
+    return int(text)
 
 
 def batch_size_text(batch_size: int | None) -> str:

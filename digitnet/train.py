@@ -284,10 +284,7 @@ class _Run:
         return self.checks_without_gain >= self.config.patience
 
     def _stopped_message(self) -> str:
-        return (
-            f"Stopped after {self.step} steps ({self.epochs_done():.2f} epochs); "
-            "the weights learnt so far are kept."
-        )
+        return stopped_message(self.step, self.epochs_done())
 
     def epochs_done(self) -> float:
         return self.step / self.steps_per_epoch
@@ -416,3 +413,8 @@ def _augmenter(config: TrainConfig):
     if config.augment:
         return Augment(**elastic)
     return Augment(max_shift=0, max_rotation=0, scale=(1, 1), max_shear=0, thickness_p=0, **elastic)
+
+
+def stopped_message(step: int, epochs: float) -> str:
+    """How a run stopped by hand ends (also said by a job settled at Stop from its last report)."""
+    return f"Stopped after {step} steps ({epochs:.2f} epochs); the weights learnt so far are kept."

@@ -150,6 +150,8 @@ def strict_json(line: str):
         (["--momentum", "1"], "--momentum"),
         (["--momentum", "-0.1"], "--momentum"),
         (["--epochs", "0"], "--epochs"),
+        (["--epochs", "9" * 23], "--epochs takes a whole number from 1 to 100,000 (got a 23-digit number)"),
+        (["--batch-size", "9" * 5000], "5,000-digit number"),
         (["--seed", "-1"], "--seed"),
         (["--lr", "inf"], "learning rate"),
         (["--out", "no/such/folder/m.npz"], "does not exist"),

@@ -30,3 +30,11 @@ def test_all_is_the_full_batch_both_ways():
     assert batch_size_text(None) == "all" and batch_size_text(128) == "128"
     with pytest.raises(ValueError, match="whole number or 'all'"):
         parse_batch_size("many")
+
+
+def test_parse_batch_size_quotes_little_and_names_a_huge_number():
+    with pytest.raises(ValueError) as refused:
+        parse_batch_size("x" * 100_000)
+    assert "whole number or 'all'" in str(refused.value) and len(str(refused.value)) < 200
+    with pytest.raises(ValueError, match="a 5,000-digit number"):
+        parse_batch_size("9" * 5000)

@@ -39,7 +39,11 @@ def teacher_code() -> str | None:
     return str(code) if code else None
 
 
+CSS = "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"  # as the student's page: less space on top
+
+
 def page() -> None:
+    st.html(f"<style>{CSS}</style>")
     st.title("The class")
     code = teacher_code()
     if code is None:
@@ -154,7 +158,7 @@ def _live() -> None:
     n, students = len(runs), len({r.student for r in runs})
     st.caption(
         f"{n} run{'s' * (n != 1)} by {students} student{'s' * (students != 1)}. "
-        "Pick a row to draw its curve thick."
+        "A hollow point is a run still training. Pick a row to draw its curve thick."
     )
 
 

@@ -505,15 +505,13 @@ def class_accuracy(rows: list[dict], by: str, domain: list[str], height: int = 4
     """Every run of the class as a point: validation accuracy against α, coloured by `by`
     (batch size or optimiser); a run still training is a hollow circle; the selected one is big."""
     points = {
-        "mark": {"type": "point", "size": 160, "strokeWidth": 3, "opacity": 0.9},
+        "mark": {"type": "point", "filled": True, "size": 160, "strokeWidth": 3, "strokeOpacity": 0.9},
         "encoding": {
             "x": ALPHA_AXIS,
             "y": _accuracy_axis(rows),
             "color": _colour(by, domain),
-            "fill": {
-                "condition": {"test": "datum.finished", "field": by, "type": "nominal", "sort": domain},
-                "value": "transparent",
-            },
+            "stroke": _colour(by, domain),  # so a hollow point (still training) shows; one legend with color
+            "fillOpacity": {"condition": {"test": "datum.finished", "value": 0.9}, "value": 0},
             "size": {"condition": {"test": "datum.selected", "value": 600}, "value": 160},
             "tooltip": [
                 {"field": "name", "type": "nominal"},

@@ -239,8 +239,7 @@ def stop() -> None:
     if job is None:  # Stop with nothing training: harmless
         s.notify("info", "Nothing is training, so there is nothing to stop.")
         return
-    job.stop()
-    job.join(0.5)
+    job.stop()  # settled at once from what the page has received; the worker winds down meanwhile
     settle(s)
 
 
@@ -253,7 +252,6 @@ def reset() -> None:
     s.model = default()
     if job is not None:
         job.stop()
-        job.join(0.5)
         settle(s)
     else:
         s.last_run_notice = None  # it said the last run's network reads the drawings: no longer true

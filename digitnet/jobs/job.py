@@ -4,7 +4,10 @@ A thread of the server waits for the job's turn in the fair queue (slots.py),
 starts the worker (worker.py), hands it the Job and relays its Reports
 (protocol.py); the app reads a consistent `snapshot()` a few times a second and
 predicts with `job.net`, a new Network every time the worker sends its weights.
-`stop()` takes effect before the worker's next step.
+`stop()` settles the job at once: from that instant its snapshot says "stopped",
+with the curves and weights already received, and nothing changes them any more;
+the worker stops before its next step and winds down in the background (its slot
+is given back when it has exited).
 
 A job whose page was closed must not hold its slot: the app calls `beat()`
 whenever it draws the page (a live fragment does so several times a second),
@@ -30,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..network import Network, layer_sizes
-from ..train import History, Progress, TrainConfig, TrainResult
+from ..train import History, Progress, TrainConfig, TrainResult, stopped_message
 from . import shared, worker
 from .protocol import Done, Failed, Job, Report, receive, send
 from .slots import Slots, machine_slots
@@ -46,6 +49,8 @@ STOP_GRACE = 10.0  # seconds a worker asked to stop may take before it is ended 
 # on the worker's PYTHONPATH, so that it imports this very digitnet
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 DONE = ("finished", "converged", "stopped", "diverged", "failed")
+WAITING_STOPPED = "Stopped while waiting for a training slot ({why}); nothing was trained."
+FIRST_STEP_STOPPED = "Stopped before the first step ({why}); nothing was trained."
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class TrainingJob:
         self._progress: Progress | None = None
         self._history = History()
         self._started = self._ended = None
+        self._ended_event = threading.Event()
         self.abandoned = False
         self.result: TrainResult | None = None
         self.worker_pid: int | None = None  # the training process, once started
@@ -116,18 +122,37 @@ class TrainingJob:
         return self
 
     def stop(self) -> None:
-        """Stop before the next step (or leave the queue). Harmless at any time, twice, or after the end."""
-        self._stop.set()
+        """Stop now: the snapshot says "stopped" at once, with the curves and weights
+        received so far (the page settles from them without waiting for the worker,
+        whose last step or two are dropped). Harmless at any time, twice, or after the end."""
+        with self._lock:
+            self._stop.set()  # under the lock: the thread cannot start training after this
+            if self._status == "waiting":
+                self._settle("stopped", WAITING_STOPPED.format(why="Stop was pressed"))
+            elif self._status == "running":
+                p = self._progress
+                self._settle(
+                    "stopped",
+                    stopped_message(p.step, p.epoch)
+                    if p
+                    else FIRST_STEP_STOPPED.format(why="Stop was pressed"),
+                )
 
     def beat(self) -> None:
         """The page is still open: keep going."""
         self._last_beat = time.monotonic()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread to end; True if it has."""
+        """Wait until the job has ended (after Stop: at once); True if it has."""
+        if self._thread is not None and not self.done:
+            self._ended_event.wait(timeout)
+        return self.done
+
+    def wind_down(self, timeout: float | None = None) -> bool:
+        """Wait for the server thread (and so the worker process) to be gone; True if it is."""
         if self._thread is not None:
             self._thread.join(timeout)
-        return self.done
+        return self._thread is None or not self._thread.is_alive()
 
     @property
     def status(self) -> str:
@@ -188,8 +213,10 @@ class TrainingJob:
         while not self._slots.wait_turn(self, CHECK_EVERY):
             if self._should_stop():
                 why = "the page was closed" if self.abandoned else "Stop was pressed"
-                return "stopped", f"Stopped while waiting for a training slot ({why}); nothing was trained."
+                return "stopped", WAITING_STOPPED.format(why=why)
         with self._lock:
+            if self._stop.is_set():  # Stop pressed as the slot came free: settled already
+                return "stopped", WAITING_STOPPED.format(why="Stop was pressed")
             self._status, self._started = "running", time.perf_counter()
         return self._watch_worker()
 
@@ -209,6 +236,7 @@ class TrainingJob:
         threading.Thread(
             target=_relay, args=(process.stdout, messages), name="digitnet-reports", daemon=True
         ).start()
+        ending = 1.0  # seconds the worker may take to exit once the job has ended
         try:
             send(process.stdin, Job(self.config, self.net.params, tuple(shared.ref(a) for a in self._data)))
             stop_asked_at = None
@@ -216,6 +244,12 @@ class TrainingJob:
                 if stop_asked_at is None and self._should_stop():
                     process.stdin.close()  # the worker stops before its next step
                     stop_asked_at = time.monotonic()
+                    if self._progress is None:
+                        # Not one step yet (the worker may still be starting, seconds on a busy
+                        # machine): nothing to keep, so Stop answers now and the worker ends alone.
+                        ending = None
+                        why = "the page was closed" if self.abandoned else "Stop was pressed"
+                        return "stopped", FIRST_STEP_STOPPED.format(why=why)
                 if stop_asked_at is not None and time.monotonic() - stop_asked_at > STOP_GRACE:
                     raise RuntimeError("the training process did not stop when asked")
                 try:
@@ -234,30 +268,43 @@ class TrainingJob:
                             f"the training process ended unexpectedly (exit code {process.wait(1.0)})"
                         )
         finally:
-            for stream in (process.stdin, process.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-            try:
-                process.wait(1.0)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            self.worker_exitcode = process.returncode
+            if ending is None:
+                threading.Thread(target=self._reap, args=(process, STOP_GRACE), daemon=True).start()
+            else:
+                self._reap(process, ending)
+
+    def _reap(self, process: subprocess.Popen, wait: float) -> None:
+        """Let the worker exit (its stdin closed asks it to), ended by force after `wait` seconds."""
+        try:
+            process.stdin.close()
+        except OSError:
+            pass
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        try:
+            process.stdout.close()
+        except OSError:
+            pass
+        self.worker_exitcode = process.returncode
 
     def _on_report(self, report: Report) -> None:
         with self._lock:
+            if self.done:  # settled by Stop: the curves and weights stay as the page showed them
+                return
             self._history.extend(report.history)
             self._progress = report.progress
-        if report.params is not None:
-            # a new network, not new params in the old one: a prediction under way
-            # keeps the network it started with, never a mix of old and new layers
-            self.net = Network(self.net.sizes, report.params)
+            if report.params is not None:
+                # a new network, not new params in the old one: a prediction under way
+                # keeps the network it started with, never a mix of old and new layers
+                self.net = Network(self.net.sizes, report.params)
 
     def _finish(self, done: Done) -> tuple[str, str]:
-        self.net = Network(self.net.sizes, done.params)
         with self._lock:
+            if not self.done:  # (settled by Stop: its net is the one the page already took)
+                self.net = Network(self.net.sizes, done.params)
             history = self._history.copy()
         self.result = TrainResult(self.net, history, done.status, done.message, done.seconds, done.epochs)
         message = done.message
@@ -267,8 +314,14 @@ class TrainingJob:
 
     def _end(self, status: str, message: str) -> None:
         with self._lock:
-            self._status, self._message = status, message
-            self._ended = time.perf_counter()
+            if not self.done:  # Stop settled it already: that is what the page showed
+                self._settle(status, message)
+
+    def _settle(self, status: str, message: str) -> None:
+        """The job's end as the page sees it (called with the lock held)."""
+        self._status, self._message = status, message
+        self._ended = time.perf_counter()
+        self._ended_event.set()
 
 
 def _relay(stream, messages: queue.Queue) -> None:
