@@ -27,9 +27,9 @@ def test_round_trip_keeps_weights_and_metadata(tmp_path):
 def test_default_model_ships_and_is_strong(mnist):
     net, meta = load(DEFAULT_MODEL)
     accuracy = net.accuracy(mnist.test_images.T, mnist.test_labels)
-    assert accuracy >= 0.988
+    assert accuracy >= 0.993  # Simard et al.'s record for 784-800-10: 0.7% error
     assert meta["test_accuracy"] == pytest.approx(accuracy, abs=1e-4)
-    assert meta["config"]["augment"] is True and "command" in meta
+    assert meta["config"]["elastic_alpha"] > 0 and "command" in meta  # trained on elastic distortions
 
 
 def npz_bytes(**arrays) -> bytes:
