@@ -28,7 +28,8 @@ VIEWS = ["Look inside", "Compare runs", "Test set", "Step by step", "Why this an
 CSS = (
     # less empty space above the title and at the sides, for a projector
     "[data-testid='stMainBlockContainer'] {padding-top: 4rem}"  # just below the bar of pages
-    + "@media (min-width: 640px) {[data-testid='stMainBlockContainer'] {padding-left: 1.5rem; padding-right: 1.5rem}}"
+    + "@media (min-width: 640px) "
+    "{[data-testid='stMainBlockContainer'] {padding-left: 1.5rem; padding-right: 1.5rem}}"
     + layout.CSS
     # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
     + "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
