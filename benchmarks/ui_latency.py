@@ -98,8 +98,9 @@ PROBES = r"""
 """
 
 
-def mouse_up_to_prediction(page, n: int) -> list[float]:
-    """Seconds from mouse-up to the right digit shown, for n drawings (canvas cleared in between)."""
+def mouse_up_to_prediction(page, n: int, training: bool = False) -> list[float]:
+    """Seconds from mouse-up to the right digit shown, for n drawings (canvas cleared in between).
+    While a run `training` reads them, its answer may be any digit: then to the first digit shown."""
     from playwright.sync_api import expect
 
     digits = [1, 7, 0, 2, 3]  # one stroke each: the time counts from the only mouse-up
@@ -107,14 +108,27 @@ def mouse_up_to_prediction(page, n: int) -> list[float]:
     for i in range(n):
         d = digits[i % len(digits)]
         clear_canvas(page)
-        expect(prediction(page)).not_to_have_text(str(d), timeout=30_000)
+        expect(prediction(page)).to_have_text("—" if training else re.compile(rf"^(?!{d}$)"), timeout=30_000)
         wait_for_app_run(page)
         page.evaluate("() => { window.__dn.up = null; window.__dn.shown = []; }")
         draw_digit(page, d)
-        expect(prediction(page)).to_have_text(str(d), timeout=30_000)
+        expect(prediction(page)).to_have_text(re.compile(r"^\d$") if training else str(d), timeout=30_000)
         up, shown = page.evaluate("() => [window.__dn.up, window.__dn.shown]")
-        t_shown = next(t for t, text in shown if text == str(d) and t >= up)
+        t_shown = next(t for t, text in shown if (text.isdigit() if training else text == str(d)) and t >= up)
         out.append((t_shown - up) / 1000)
+    return out
+
+
+def while_training(page, n: int, epochs: int = 1000) -> list[float]:
+    """mouse_up_to_prediction while this page's own run trains (then stopped)."""
+    set_number(page, "epochs", epochs)
+    wait_for_app_run(page)
+    page.evaluate("() => { window.__dn.chart = []; }")
+    click_button(page, "train")
+    page.wait_for_function("() => window.__dn.chart.length >= 3", timeout=120_000)
+    out = mouse_up_to_prediction(page, n, training=True)
+    click_button(page, "stop")
+    page.get_by_text(re.compile(r"Stopped after")).first.wait_for(timeout=60_000)
     return out
 
 
@@ -214,7 +228,8 @@ def main() -> None:
         open_app(page, server.url)
         page.evaluate(PROBES)
         lat = mouse_up_to_prediction(page, args.drawings)
-        curves = curve_updates(page, args.epochs)
+        curves = curve_updates(page, args.epochs)  # first: a run stopped before would say "Stopped" already
+        lat_training = while_training(page, args.drawings)
         stops = [stop_settles(page) for _ in range(args.stops)]
         ctx.close()
 
@@ -226,6 +241,12 @@ def main() -> None:
             "min": min(lat),
             "max": max(lat),
             "all": [round(x, 3) for x in lat],
+        },
+        "mouse_up_to_prediction_while_training_s": {
+            "n": len(lat_training),
+            "median": statistics.median(lat_training),
+            "p95": percentile(lat_training, 95),
+            "all": [round(x, 3) for x in lat_training],
         },
         "page_ready_s": {
             "first": ready[0],
@@ -244,6 +265,11 @@ def main() -> None:
         f"mouse-up -> prediction shown ({m['n']} drawings): median {m['median'] * 1000:.0f} ms, "
         f"p95 {m['p95'] * 1000:.0f} ms, min {m['min'] * 1000:.0f} ms, max {m['max'] * 1000:.0f} ms "
         f"(floor: the canvas's ~200 ms debounce)"
+    )
+    w = result["mouse_up_to_prediction_while_training_s"]
+    print(
+        f"the same while this page's run trains ({w['n']} drawings): median {w['median'] * 1000:.0f} ms, "
+        f"p95 {w['p95'] * 1000:.0f} ms"
     )
     print(
         f"page ready (navigation -> prompt): first open {r['first']:.2f} s, "
