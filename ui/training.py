@@ -23,7 +23,7 @@ LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0
 BATCH_SIZES = (1, 8, 32, 128, 512, 2048, "all")
 OPTIMIZERS = {"sgd": "Gradient descent (the notes)", "momentum": "Momentum", "adam": "Adam"}
 CHECKS_PER_EPOCH = 5  # validation checks per epoch (a long run's curves show them as bucket means)
-LIVE_EVERY = {"running": 0.3, "waiting": 1.0}  # seconds between redraws of the live panel
+LIVE_EVERY = {"running": 0.15, "waiting": 1.0}  # seconds between redraws of the live panel (>= 5 a second)
 BIND = "query-params"  # the settings live in the URL, so a link carries them (ui.links checks it first)
 MAX_EPOCHS, MAX_SEED = 1000, 999_999
 # The sidebar starts at the notes' full-batch gradient descent, long enough to watch it learn;
