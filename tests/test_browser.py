@@ -315,6 +315,13 @@ def _press(page, key: str) -> None:
     _expect()(expand).to_be_visible()
 
 
+def _stop(page, expect) -> None:
+    """Stop the run and wait till the page says so: a run still training when the server
+    stops logs a traceback."""
+    _press(page, "stop")
+    expect(page.get_by_text(re.compile(r"Stopped", re.I)).first).to_be_visible(timeout=TIMEOUT)
+
+
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_the_lesson_stays_in_view_and_still_while_a_run_starts_trains_and_ends(browser, app_url, screen):
     """The teacher presses Train while the class watches: on a projector (sidebar open) and
@@ -451,10 +458,7 @@ def test_projector_mode_is_a_switch_kept_in_the_link_with_a_huge_answer_that_fit
         _wait_for(lambda: (progress_value(page) or 0) > 0, "the run did not start", timeout=60)
         now = boxes(page, LESSON)
         assert all(_in_view(box, 1280, 720) for box in now.values()), now
-        _press(
-            page, "stop"
-        )  # and wait till it has: a run still training when the server stops logs a traceback
-        expect(page.get_by_text(re.compile(r"Stopped", re.I)).first).to_be_visible(timeout=TIMEOUT)
+        _stop(page, expect)
         expect(exceptions(page)).to_have_count(0)
     finally:
         context.close()
@@ -478,10 +482,7 @@ def test_look_inside_follows_the_weights_while_a_run_trains(browser, app_url):
             "the weight pictures did not change during the run",
         )
         assert page.get_by_text(re.compile(r"Run 1, still training")).count() >= 1
-        _press(
-            page, "stop"
-        )  # and wait till it has: a run still training when the server stops logs a traceback
-        expect(page.get_by_text(re.compile(r"Stopped", re.I)).first).to_be_visible(timeout=TIMEOUT)
+        _stop(page, expect)
         expect(exceptions(page)).to_have_count(0)
     finally:
         context.close()
