@@ -155,6 +155,53 @@ def test_a_digit_drawn_with_the_mouse_is_read(page, digit):
     expect(exceptions(page)).to_have_count(0)
 
 
+def test_a_stroke_redraws_the_answer_first_then_the_open_tab_and_nothing_else(browser, app_url):
+    """What the server sends for a stroke (issue 17): the answer, then, in a run of its own once
+    the answer is painted, Look inside with the new drawing's numbers; never the sidebar."""
+    expect = _expect()
+    context, page = _new_page(browser)
+    try:
+        received = []  # (kind, delta path, text) of every message, in order
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda raw: received.append(_message(raw))))
+        open_app(page, app_url, timeout=60_000)
+        expect(page.get_by_text("Draw a digit to see the numbers")).to_be_visible(timeout=TIMEOUT)
+        received.clear()
+        draw_digit(page, 1)
+        expect(prediction(page)).to_have_text("1", timeout=TIMEOUT)
+        expect(page.get_by_text(re.compile(r"of 800\*?\*? units fire"))).to_be_visible(timeout=TIMEOUT)
+        deltas = [(path, text) for kind, path, text in received if kind == "delta"]
+        assert deltas and all(path[0] == 0 for path, _ in deltas), "the sidebar was sent again"
+        runs = [[]]  # the deltas of each script run, split at its end
+        for kind, _path, text in received:
+            if kind == "script_finished":
+                runs.append([])
+            elif kind == "delta":
+                runs[-1].append(text)
+        answer = next(i for i, run in enumerate(runs) if "metric Prediction=1" in run)
+        inside = next(i for i, run in enumerate(runs) if any("units fire" in x for x in run))
+        assert answer < inside, runs  # the tab came in a later run than the answer
+        assert not any("units fire" in x for x in runs[answer])
+        assert not any(x.startswith("heading") for x in runs[answer])  # not the page's title
+    finally:
+        context.close()
+
+
+def _message(raw: bytes) -> tuple[str, list[int], str]:
+    """A message from the server: its kind, and for a new element its place and a word on it."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    m = ForwardMsg()
+    m.ParseFromString(raw)
+    kind = m.WhichOneof("type")
+    if kind != "delta" or m.delta.WhichOneof("type") != "new_element":
+        return kind, list(m.metadata.delta_path), ""
+    el = m.delta.new_element
+    which = el.WhichOneof("type")
+    text = {"metric": lambda: f"Prediction={el.metric.body}" if el.metric.label == "Prediction" else ""}
+    body = text.get(which, lambda: getattr(getattr(el, which), "body", ""))()
+    return kind, list(m.metadata.delta_path), f"{which} {body}"
+
+
 def test_clearing_the_canvas_brings_the_prompt_back(page):
     expect = _expect()
     draw_digit(page, 1)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
+from collections.abc import Callable
+
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from digitnet.explain import Reading, read
 from digitnet.preprocess import Preprocessed, PreprocessError, from_bytes, from_canvas
@@ -30,8 +36,8 @@ NO_TOOLBAR = """<script>
   if (window.digitnetNoToolbar) return;
   window.digitnetNoToolbar = true;
   const rule = ".dc-toolbar{display:none !important}";
-  const hide = () => {
-    for (const host of document.querySelectorAll(".st-key-canvas *")) {
+  const hide = (box) => {
+    for (const host of box.querySelectorAll("*")) {
       const root = host.shadowRoot;
       if (root && !root.querySelector("style[data-digitnet]")) {
         const style = document.createElement("style");
@@ -41,27 +47,43 @@ NO_TOOLBAR = """<script>
       }
     }
   };
-  hide();
-  new MutationObserver(hide).observe(document.body, {childList: true, subtree: true});
+  // Watch the canvas's own box, not the whole page: an observer of every change to the
+  // page cost each stroke ~30 ms before its answer could be drawn (issue 17).
+  let watched = null, observer = null;
+  const watch = () => {
+    const box = document.querySelector(".st-key-canvas");
+    if (!box || box === watched) return;
+    watched = box;
+    hide(box);
+    if (observer) observer.disconnect();
+    observer = new MutationObserver(() => hide(box));
+    observer.observe(box, {childList: true, subtree: true});
+  };
+  watch();
+  setInterval(watch, 250);  // a redraw of the page may give the canvas a new box
 })();
 </script>"""
 
 
-def input_panel(s: Session) -> None:
+def input_panel(s: Session, on_stroke: Callable[[bool], None] = lambda undo_changed: None) -> None:
     """The canvas with Undo and Clear; leaves what the network should read in s.drawing
-    (the upload, in tools_panel, may replace it)."""
-    s.drawing = from_canvas(_canvas(s))
+    (the upload, in tools_panel, may replace it). After each new drawing from the canvas,
+    `on_stroke(undo_changed)` says what to redraw: s.drawing is then already new, and
+    undo_changed says whether the Undo button must change (it is off on an empty canvas)."""
+    s.drawing = from_canvas(_canvas(s, on_stroke))
 
 
-def tools_panel(s: Session) -> None:
+def tools_panel(s: Session, on_pen: Callable[[], None] | None = None) -> None:
     """Pen width and the picture upload: below the canvas on a wide screen, below the
-    answer on a phone (the answer belongs right under the drawing)."""
+    answer on a phone (the answer belongs right under the drawing). `on_pen` runs when
+    the pen width changes."""
     st.slider(
         "Pen width",
         min_value=8,
         max_value=40,
         value=PEN,
         key="pen_width",
+        on_change=on_pen,
         help="How thick your strokes are, in canvas pixels. MNIST's digits were written with a pen "
         "about a tenth as wide as the digit is tall.",
     )
@@ -81,7 +103,7 @@ def tools_panel(s: Session) -> None:
             )
 
 
-def _canvas(s: Session) -> np.ndarray | None:
+def _canvas(s: Session, on_stroke: Callable[[bool], None]) -> np.ndarray | None:
     objects = s.canvas_start["objects"]
     try:
         # Imported here: in 0.13 the import registers the component with the
@@ -98,7 +120,7 @@ def _canvas(s: Session) -> np.ndarray | None:
             initial_drawing=s.canvas_start,  # a new value replaces the drawing (Clear, Undo)
             return_image_data=True,
             key="canvas",
-            on_change=_canvas_changed,
+            on_change=lambda: _canvas_changed(on_stroke),
         )
         # after Clear: empty at once; after Undo: the last picture until the canvas sends the new one
         rgba = None if s.cleared and not s.canvas_start["objects"] else result.image_data
@@ -110,6 +132,7 @@ def _canvas(s: Session) -> np.ndarray | None:
             f"The drawing canvas could not be loaded ({e}). You can still upload a picture of a digit."
         )
         rgba = None
+    s.undo_on = bool(objects)
     buttons = st.container(horizontal=True, gap="small")  # side by side on a phone too
     buttons.button(
         "Undo",
@@ -125,6 +148,7 @@ def _canvas(s: Session) -> np.ndarray | None:
         key="clear",
         icon=":material/delete:",
         on_click=_clear,
+        args=(on_stroke,),
         help="Wipe the canvas and start a new digit.",
         width="stretch",
     )
@@ -138,13 +162,36 @@ def _restart_canvas(objects: list) -> None:
     s.source, s.cleared = "canvas", True
 
 
-def _canvas_changed() -> None:
+def _canvas_changed(on_stroke: Callable[[bool], None]) -> None:
+    """A stroke (or the drawing Clear and Undo loaded): read it here, so that only what
+    shows it need be drawn again, not the canvas."""
     s = session()
+    was_upload = s.source == "upload"
     s.source, s.cleared = "canvas", False
+    sent = st.session_state.get("canvas")
+    s.drawing = from_canvas(_image(sent))
+    if was_upload:
+        st.rerun()  # the whole page: the upload's note beside the pen goes
+    on_stroke(bool(_objects(s, sent)) != s.undo_on)
 
 
-def _clear() -> None:
+def _image(sent) -> np.ndarray | None:
+    """The RGBA pixels of what the canvas sent (a PNG data URL), as st_canvas's image_data."""
+    url = (((sent or {}).get("drawing") or {}).get("data")) or ""
+    try:
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(";base64,", 1)[1]))))
+    except (IndexError, ValueError, binascii.Error, OSError):
+        return None  # no picture (yet): an empty canvas
+
+
+def _clear(on_stroke: Callable[[bool], None]) -> None:
+    """An empty canvas, and the prompt in the answer at once."""
+    was_upload = session().source == "upload"
     _restart_canvas([])
+    session().drawing = from_canvas(None)
+    if was_upload:
+        st.rerun()  # the whole page: the upload's note beside the pen goes
+    on_stroke(True)
 
 
 def _undo() -> None:

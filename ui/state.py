@@ -89,6 +89,8 @@ class Session:
     # what the canvas (re)loads: Clear and Undo set a new value (an "edit" count in it makes it new)
     canvas_start: dict = field(default_factory=lambda: {"objects": [], "edit": 0})
     cleared: bool = False  # Clear or Undo pressed, the canvas has not sent its new drawing yet
+    undo_on: bool = False  # whether Undo was last drawn pressable (there were strokes)
+    views_due: int | None = None  # the tab below shows an older drawing: redraw it (ui/after.py)
     drawing: Preprocessed | None = None  # what the network is reading now
     upload_cache: tuple[str, object] | None = None  # (file id, Preprocessed or error sentence)
     evaluations: dict[int, Evaluation] = field(default_factory=dict)

@@ -4,9 +4,12 @@ A thin page over digitnet/ (the network, training, preprocessing): its parts are
 in the other modules of ui/, one concern per module.
 """
 
+import itertools
+
 import streamlit as st
 
 from . import (
+    after,
     compare,
     draw,
     evaluation,
@@ -25,6 +28,17 @@ from . import (
 )
 
 VIEWS = ["Look inside", "Compare runs", "Test set", "Step by step", "Why this answer", "My digits"]
+VIEW_PAGES = (
+    inside.inside_tab,
+    compare.compare_tab,
+    evaluation.test_tab,
+    step.step_tab,
+    why.why_tab,
+    teach.my_digits_tab,
+)
+DRAWING_VIEWS = {"Look inside", "Step by step", "Why this answer"}  # what they show depends on the drawing
+CANVAS, LIVE, ANSWER, VIEWS_KEY = "draw", "live", "reading", "views"  # the page's fragments
+_due = itertools.count(1)  # numbers the tab's redraws asked for after a stroke
 CSS = (
     # less empty space above the title and at the sides, for a projector
     "[data-testid='stMainBlockContainer'] {padding-top: 4rem}"  # just below the bar of pages
@@ -34,6 +48,7 @@ CSS = (
     # a phone: the notes' equations smaller, to fit its width; one still wider scrolls instead of being cut
     + "@media (max-width: 640px) {.katex-display {font-size: 0.75em; overflow-x: auto; overflow-y: hidden}}"
     + identity.CSS
+    + after.CSS
 )
 
 
@@ -42,9 +57,35 @@ def live(s: state.Session, every: float | None) -> None:
     weights as they are now) and the run's progress and curves."""
     if state.settle(s) or training.live_every(s) != every:
         st.rerun()  # a run ended or started training: redraw the whole page (model, buttons, run list, pace)
-    draw.prediction_panel(s)
+    st.fragment(reading, key=ANSWER)(s)  # a stroke redraws only this
     step.summary(s)
     training.training_panel(s)
+
+
+def reading(s: state.Session) -> None:
+    """The answer; then, once it is on the screen, the tab below if it shows an older drawing."""
+    draw.prediction_panel(s)
+    after.after_paint(s.views_due, then=lambda: st.rerun(VIEWS_KEY))
+
+
+def views(s: state.Session) -> None:
+    """The tabs below the lesson; only the open one is drawn."""
+    s.views_due = None
+    tabs = st.tabs(VIEWS, key="view", on_change="rerun", bind="query-params")
+    for tab, show in zip(tabs, VIEW_PAGES, strict=True):
+        if tab.open:
+            with tab:
+                show(s)
+
+
+def _stroke(undo_changed: bool) -> None:
+    """A new drawing: the answer, and Undo if it must change; not the sidebar, the header,
+    Teach, nor the canvas itself. The open tab follows once the answer is painted, if it
+    shows the drawing."""
+    s = state.session()
+    if (st.session_state.get("view") or VIEWS[0]) in DRAWING_VIEWS:
+        s.views_due = next(_due)
+    st.rerun([ANSWER] + [CANVAS] * undo_changed)
 
 
 def page() -> None:
@@ -64,30 +105,19 @@ def page() -> None:
         "Draw a digit and watch a small neural network — the one in the notes, written in NumPy — read it. "
         "Then train your own in the sidebar and see it learn while you draw.",
     )
-    # on a phone in this order; when wide, the answer and the live run beside the others
+    # On a phone in this order; when wide, the answer and the live run beside the others.
+    # Three fragments, so that a stroke redraws the answer alone (issue 17: it shows sooner):
+    # the canvas, the answer with the live run, and the tabs below.
     drawing, answer, teaching, tools = layout.lesson()
     with drawing:
-        draw.input_panel(s)
+        st.fragment(draw.input_panel, key=CANVAS)(s, on_stroke=_stroke)
     with tools:
-        draw.tools_panel(s)
+        draw.tools_panel(s, on_pen=lambda: st.rerun(CANVAS))
     with teaching:  # under the answer on a phone, under the canvas beside it when wide
         teach.teach_panel(s)
     with answer:
         every = training.live_every(s)
-        st.fragment(live, run_every=every, key="live")(s, every)
+        st.fragment(live, run_every=every, key=LIVE)(s, every)
     training.dataset_status(data_slot)
-
-    tabs = st.tabs(VIEWS, key="view", on_change="rerun", bind="query-params")
-    views = (
-        inside.inside_tab,
-        compare.compare_tab,
-        evaluation.test_tab,
-        step.step_tab,
-        why.why_tab,
-        teach.my_digits_tab,
-    )
-    for tab, show in zip(tabs, views, strict=True):
-        if tab.open:
-            with tab:
-                show(s)
+    st.fragment(views, key=VIEWS_KEY)(s)
     identity.remember()  # last: its hidden element leaves no gap above the page
