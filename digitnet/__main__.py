@@ -116,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the last this many epochs without augmentation or distortion (default: %(default)s)",
     )
     t.add_argument(
+        "--flag-ones",
+        type=float,
+        default=d.flag_ones,
+        help="draw a European flag (and sometimes a foot) on this fraction of the training 1s, "
+        "so that such ones read as 1 (default: %(default)s)",
+    )
+    t.add_argument(
         "--val",
         type=int,
         default=d.n_val,
@@ -218,6 +225,7 @@ def _train(args) -> int:
         elastic_alpha=args.elastic_alpha,
         elastic_sigma=args.elastic_sigma,
         plain_epochs=args.plain_epochs,
+        flag_ones=args.flag_ones,
         n_val=args.val,
         seed=args.seed,
     )

@@ -36,6 +36,7 @@ class TrainConfig:
     elastic_alpha: float = 0.0  # strength of elastic distortions in pixels, 0 = none (Simard et al.: 34)
     elastic_sigma: float = 4.0  # smoothness of their displacement field in pixels (Simard et al.: 4)
     plain_epochs: int = 0  # the last epochs train on the digits as they are: no augmentation, no distortion
+    flag_ones: float = 0.0  # this fraction of the training 1s gets a European flag drawn in (digitnet.ones)
     n_val: int = N_VAL  # examples held out of the 60,000 to watch for over-fitting (5,000)
     seed: int = 0  # the same seed gives the same initial weights and the same batch order
     eval_every: int = 0  # steps between validation checks inside an epoch (0: only at epoch ends)
@@ -53,6 +54,10 @@ class TrainConfig:
             problems.append(
                 f"elastic distortions need a strength of 0 or more and a smoothness above 0 "
                 f"(got {self.elastic_alpha} and {self.elastic_sigma})"
+            )
+        if not 0 <= self.flag_ones <= 1:
+            problems.append(
+                f"the fraction of ones given a flag must be between 0 and 1 (got {self.flag_ones})"
             )
         if not 0 <= self.plain_epochs <= self.epochs:
             problems.append(
@@ -306,12 +311,12 @@ def _gradient_of_batches(
             np.empty((min(PART, len(y)), X_rows.shape[1]), np.float32) if X_rows.dtype == np.uint8 else None
         )
         return lambda idx, augmented: _full_batch_gradient(
-            net, X_rows, y, augment if augmented else None, rng, part
+            net, X_rows, y, augment if augmented else None, rng, part, config.flag_ones
         )
     read_batch = _batch_reader(X_rows, config.batch_size)
 
     def gradient(idx: np.ndarray, augmented: bool) -> tuple[float, dict[str, np.ndarray]]:
-        rows = read_batch(idx)
+        rows = _flagged(read_batch(idx), y[idx], config.flag_ones, rng)
         if augment is not None and augmented:
             rows = augment(rows, rng)
         return _gradient(net, rows, y[idx])
@@ -330,7 +335,13 @@ PART = 10_000  # examples per part of a full-batch step
 
 
 def _full_batch_gradient(
-    net: Network, X_rows: np.ndarray, y: np.ndarray, augment, rng, part: np.ndarray | None
+    net: Network,
+    X_rows: np.ndarray,
+    y: np.ndarray,
+    augment,
+    rng,
+    part: np.ndarray | None,
+    flag_ones: float = 0.0,
 ) -> tuple[float, dict[str, np.ndarray]]:
     """The notes' full-batch step (all m examples at once), taken PART examples at a
     time: the mean loss, and its gradient, over all m is the size-weighted mean of
@@ -343,6 +354,7 @@ def _full_batch_gradient(
         rows = X_rows[start : start + PART]
         if part is not None:
             rows = to_unit(rows, out=part[: len(rows)])
+        rows = _flagged(rows, y[start : start + PART], flag_ones, rng)
         if augment is not None:
             rows = augment(rows, rng)
         part_loss, part_grads = _gradient(net, rows, y[start : start + PART])
@@ -413,6 +425,16 @@ def _augmenter(config: TrainConfig):
     if config.augment:
         return Augment(**elastic)
     return Augment(max_shift=0, max_rotation=0, scale=(1, 1), max_shear=0, thickness_p=0, **elastic)
+
+
+def _flagged(rows: np.ndarray, labels: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
+    """rows with flags drawn on a fraction p of their 1s (TrainConfig.flag_ones), in every epoch,
+    the plain ones too: a flagged 1 is a digit MNIST lacks, not a distortion of one."""
+    if not p:
+        return rows
+    from .ones import add_flags  # imported only when asked for
+
+    return add_flags(rows, labels, rng, p)
 
 
 def stopped_message(step: int, epochs: float) -> str:

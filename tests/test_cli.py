@@ -71,6 +71,7 @@ def test_diverging_training_says_so(capsys):
         (["--hidden", "0"], "hidden"),
         (["--lr", "0"], "learning rate"),
         (["--elastic-alpha", "-1"], "elastic"),
+        (["--flag-ones", "2"], "flag"),
     ],
 )
 def test_bad_arguments_get_one_sentence(capsys, args, words):
