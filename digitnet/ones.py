@@ -21,8 +21,9 @@ from a flagged 1 by the length of its top bar (most of the digit's width,
 going right) -- the network has to learn that, which is why real 7s must be
 checked not to read as 1 afterwards (benchmarks/RESULTS.md).
 
-Drawn on the 28x28 digit before the warp of digitnet.augment, so the flag
-is slanted, distorted and thickened along with the rest of the digit.
+Drawn on the 28x28 digit before the warp of digitnet.augment, so the flag is
+distorted along with the rest of the digit (elastically; with --augment also
+slanted, turned and thickened).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 from .data import SIDE
 
 ONE = 1
-FOOT_P = 0.3  # of the flagged ones also get a foot (a third of the canvas writers' ones do, in our guess)
+FOOT_P = 0.3  # of the flagged ones also get a foot: a guess (fewer people add one than a flag)
 FLAG_LENGTH = (0.20, 0.40)  # x the digit's height
 FLAG_ANGLE = (30.0, 70.0)  # degrees between the flag and the bar (going down), turned to the left
 FLATTEST = np.deg2rad(20.0)  # the flag goes down at least this much below the horizontal
@@ -58,14 +59,14 @@ def add_flags(X_rows: np.ndarray, labels: np.ndarray, rng: np.random.Generator, 
     foot = rng.uniform(*FOOT_HALF, b)
     for i in np.flatnonzero(chosen):
         img = X[i].reshape(SIDE, SIDE)  # a view: drawn into X
-        ink = img > 0.5 * img.max() if img.max() > 0 else None
-        if ink is None or not ink.any():
-            continue
+        peak = img.max()
+        if peak <= 0:
+            continue  # nothing to put a flag on
+        ink = img > 0.5 * peak
         rows = np.flatnonzero(ink.any(axis=1))
         top, bottom = rows[0], rows[-1]
         height = bottom - top + 1
         width = float(np.clip(img.sum() / height, *WIDTH))  # ink per row: the bar's stroke width
-        peak = img.max()
         # the bar's ends: the middle of its ink in its first and last rows, half a stroke inside
         x_top, y_top = _middle(ink[top : top + 2]), top + width / 2
         x_bottom, y_bottom = _middle(ink[bottom - 1 : bottom + 1]), bottom - width / 2

@@ -49,7 +49,7 @@ def test_the_flag_is_at_the_top_going_left(digits, monkeypatch):
     X, y = digits
     X1 = X[y == 1]
     out = add_flags(X1, np.ones(len(X1), int), np.random.default_rng(3), p=1.0)
-    for before, after in zip(X1, out):
+    for before, after in zip(X1, out, strict=True):
         rows = rows_of_ink(before)
         top, height = rows[0], rows[-1] - rows[0] + 1
         new = (after - before).reshape(28, 28) > 0.1
@@ -68,7 +68,7 @@ def test_a_foot_sits_across_the_bottom(digits, monkeypatch):
     X, y = digits
     X1 = X[y == 1]
     out = add_flags(X1, np.ones(len(X1), int), np.random.default_rng(4), p=1.0)
-    for before, after in zip(X1, out):
+    for before, after in zip(X1, out, strict=True):
         rows = rows_of_ink(before)
         bottom, height = rows[-1], rows[-1] - rows[0] + 1
         added = (after - before).reshape(28, 28)
