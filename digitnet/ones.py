@@ -17,8 +17,8 @@ this module draws one in, with a random geometry of its own:
 
 Both are drawn as anti-aliased lines as wide as the bar's own stroke (its ink
 per row), as bright as its brightest pixel; the label stays 1. A 7 is told
-from a flagged 1 by the length of its top bar (most of the digit's width,
-going right) -- the network has to learn that, which is why real 7s must be
+from a flagged 1 by its top bar, long and nearly level, where a flag is short
+and goes down -- the network has to learn that, which is why real 7s must be
 checked not to read as 1 afterwards (benchmarks/RESULTS.md).
 
 Drawn on the 28x28 digit before the warp of digitnet.augment, so the flag is
