@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser_support import DIGITS  # noqa: E402
 
 DRAW_DIGITS = [1, 7, 0, 2, 3]
+TRIGGERS = ("trigger_value", "string_trigger_value", "json_trigger_value")
 
 
 @dataclass
@@ -35,6 +36,9 @@ class Recording:
     clear: list[bytes]  # Clear's trigger, then the canvas's empty drawing
     train: bytes  # Train's trigger (Epochs as recorded: set it with with_epochs)
     auto: bytes  # an auto-rerun of the live panel (fragment)
+    painted: bytes | None = (
+        None  # "the answer is painted": the page then asks for the tab below (ui/after.py)
+    )
 
     def with_epochs(self, msg: bytes, epochs: int) -> bytes:
         from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -103,21 +107,40 @@ def record(page, expect_prediction) -> Recording:
     if stop.is_enabled():
         stop.click()
 
-    def reruns(t):
+    def reruns(t, widget: str | None = None, painted: bool = False):
+        """The reruns the page asked for (not its timer's), those that change `widget`, and
+        with the "painted" report after the answer (ui/after.py) or without it."""
         out = []
         for tg, p in sent:
             m = BackMsg()
             m.ParseFromString(p)
-            if tg == t and m.WhichOneof("type") == "rerun_script" and not m.rerun_script.fragment_id:
+            if tg != t or m.WhichOneof("type") != "rerun_script" or m.rerun_script.is_auto_rerun:
+                continue
+            ids = [
+                w.id
+                for w in m.rerun_script.widget_states.widgets
+                if w.WhichOneof("value") == "json_trigger_value"
+            ]
+            if any("after_paint" in i for i in ids) != painted:
+                continue
+            if widget is None or any(w.id.endswith(widget) for w in m.rerun_script.widget_states.widgets):
                 out.append(p)
         return out
 
     for d in DRAW_DIGITS:
-        draws[d] = reruns(f"draw{d}")[-1]  # the last: the whole stroke
+        draws[d] = reruns(f"draw{d}", "canvas")[-1]  # the last: the whole stroke
     load = next(p for t, p in sent if t == "load")
     if auto is None:
         raise RuntimeError("no auto-rerun of the live panel was recorded")
-    return Recording(load=load, draw=draws, clear=reruns("clear"), train=reruns("train")[0], auto=auto)
+    painted = reruns("load", painted=True) or reruns(f"draw{DRAW_DIGITS[0]}", painted=True)
+    return Recording(
+        load=load,
+        draw=draws,
+        clear=reruns("clear"),
+        train=reruns("train")[0],
+        auto=auto,
+        painted=painted[0] if painted else None,
+    )
 
 
 @dataclass
@@ -147,24 +170,31 @@ class WsStudent:
     _texts: list[str] = field(default_factory=list)
     _states: bytes | None = None  # the widget states last sent (an auto-rerun carries them too)
 
-    async def _send(self, msg: bytes) -> None:
-        """Send a recorded rerun, remembering its widget values (without button triggers)."""
+    async def _send(self, msg: bytes, changes: str | None = None) -> None:
+        """Send a recorded rerun with this student's own widget values, but for the widget
+        whose id ends with `changes` (the one the person changed) and button triggers; and
+        remember them. (A recorded Clear carries the recording tab's drawing: sent as it is,
+        it would change this student's canvas to that drawing.)"""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.WidgetStates_pb2 import WidgetStates
 
         m = BackMsg()
         m.ParseFromString(msg)
-        if m.WhichOneof("type") == "rerun_script" and not m.rerun_script.fragment_id:
+        if m.WhichOneof("type") == "rerun_script" and not m.rerun_script.is_auto_rerun:
+            mine = WidgetStates()
+            if self._states is not None:
+                mine.ParseFromString(self._states)
+            current = {w.id: w for w in mine.widgets}
             keep = WidgetStates()
             for w in m.rerun_script.widget_states.widgets:
-                if w.WhichOneof("value") not in (
-                    "trigger_value",
-                    "string_trigger_value",
-                    "json_trigger_value",
-                ):
-                    keep.widgets.add().CopyFrom(w)
+                if w.WhichOneof("value") in TRIGGERS:
+                    continue
+                if w.id in current and not (changes and w.id.endswith(changes)):
+                    w.CopyFrom(current[w.id])
+                keep.widgets.add().CopyFrom(w)
             self._states = keep.SerializeToString()
             self._query = m.rerun_script.query_string
+            msg = m.SerializeToString()
         await self._ws.send(msg)
 
     def _auto_message(self) -> bytes:
@@ -194,7 +224,13 @@ class WsStudent:
         self._finished.clear()
         await self._send(self.rec.load)
         await asyncio.wait_for(self._wait_prediction(lambda v: v is not None), timeout)
+        await self._painted()
         return time.monotonic() - t0
+
+    async def _painted(self) -> None:
+        """What the page does once it has painted the answer: ask for the tab below (ui/after.py)."""
+        if self.rec.painted is not None:
+            await self._send(self.rec.painted)
 
     async def close(self) -> None:
         for task in (self._auto, self._reader):
@@ -258,23 +294,25 @@ class WsStudent:
 
     async def draw(self, digit: int, timeout: float = 90) -> None:
         """Clear, then send the drawing; time until the Prediction metric shows a digit."""
-        for msg in self.rec.clear:
+        for msg, changes in zip(self.rec.clear, (None, "canvas"), strict=False):
             self._finished.clear()
-            await self._send(msg)
+            await self._send(msg, changes)
         await asyncio.wait_for(self._wait_prediction(lambda v: v is not None and not v.isdigit()), timeout)
+        await self._painted()
         await asyncio.wait_for(self._finished.wait(), timeout)  # the page is drawn: now the person draws
         await asyncio.sleep(0.5)
         wall = time.monotonic()
         self._prediction = None
-        await self._send(self.rec.draw[digit])
+        await self._send(self.rec.draw[digit], "canvas")
         await asyncio.wait_for(self._wait_prediction(lambda v: v is not None and v.isdigit()), timeout)
         self.latencies.append((wall, time.monotonic() - wall))
+        await self._painted()
 
     async def train(self, epochs: int) -> None:
         self.runs += 1
         self.outcome = None
         self.train_clicked = time.monotonic()
-        await self._send(self.rec.with_epochs(self.rec.train, epochs))
+        await self._send(self.rec.with_epochs(self.rec.train, epochs), "epochs")
 
     async def wait_trained(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

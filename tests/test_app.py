@@ -34,6 +34,7 @@ def app():
     """A fresh session of the page; its trainings are stopped afterwards."""
     at = AppTest.from_file(APP, default_timeout=30)
     at.run()
+    at.run()  # a browser asks for the tab below once it has painted the first run (ui/after.py)
     yield at
     stop_runs(at)
 
@@ -378,6 +379,16 @@ def test_look_inside_and_the_test_set_show_the_model(app, mnist):
     assert (
         misread and misread[0].count("<figure") == 40 and not app.get("imgs")
     )  # inline pictures, no media files
+
+
+def test_the_first_run_sends_the_canvas_and_the_answer_and_leaves_the_tab_for_after():
+    """Page ready (issue 17): the first run leaves out Look inside's equations and pictures,
+    which a browser asks for once it has painted the rest; any later run draws them."""
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    no_problems(at)
+    assert prediction(at) == "—" and not at.latex
+    at.run()
+    assert len(at.latex) >= 6
 
 
 def test_look_inside_pictures_are_inline_not_media_files(app, mnist):

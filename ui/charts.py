@@ -122,6 +122,17 @@ def _chart(
     }
 
 
+def live(spec: dict) -> dict:
+    """The same chart with its layers' data as named data sets, for a chart redrawn several
+    times a second with new numbers (the answer's bars, the live curves). The browser keeps
+    such a chart and swaps its data when the rest of the spec is unchanged; a spec with the
+    data inside is a new chart, built from scratch at every redraw (issue 17: the browser,
+    not the server, held the live panel to ~3 redraws a second)."""
+    datasets = {f"layer{i}": layer["data"]["values"] for i, layer in enumerate(spec["layer"])}
+    layers = [{**layer, "data": {"name": f"layer{i}"}} for i, layer in enumerate(spec["layer"])]
+    return {**spec, "layer": layers, "datasets": datasets}
+
+
 def _number(v: float) -> float | None:
     """JSON has no NaN or infinity: such a point is left out of the line (null), as Altair did."""
     return v if math.isfinite(v) else None

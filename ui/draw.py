@@ -251,5 +251,5 @@ def prediction_panel(s: Session) -> Reading:
         st.caption(f"Read by {name}.", width="stretch")  # one line (CSS), so the row keeps its height
     with bars:
         bars_chart = charts.probabilities(reading.proba, height=charts.BARS_HEIGHT)
-        st.vega_lite_chart(charts.for_screen(bars_chart, layout.projector()), width="stretch")
+        st.vega_lite_chart(charts.live(charts.for_screen(bars_chart, layout.projector())), width="stretch")
     return reading

@@ -91,6 +91,7 @@ class Session:
     cleared: bool = False  # Clear or Undo pressed, the canvas has not sent its new drawing yet
     undo_on: bool = False  # whether Undo was last drawn pressable (there were strokes)
     views_due: int | None = None  # the tab below shows an older drawing: redraw it (ui/after.py)
+    views_shown: bool = False  # the tabs' content has been drawn once (not on the first run)
     drawing: Preprocessed | None = None  # what the network is reading now
     upload_cache: tuple[str, object] | None = None  # (file id, Preprocessed or error sentence)
     evaluations: dict[int, Evaluation] = field(default_factory=dict)

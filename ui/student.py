@@ -69,11 +69,15 @@ def reading(s: state.Session) -> None:
 
 
 def views(s: state.Session) -> None:
-    """The tabs below the lesson; only the open one is drawn."""
-    s.views_due = None
+    """The tabs below the lesson; only the open one is drawn, and on the page's first run
+    not even that: it follows once the lesson is on the screen (ui/after.py)."""
+    first = not s.views_shown
+    s.views_shown = True
+    if not first:
+        s.views_due = None
     tabs = st.tabs(VIEWS, key="view", on_change="rerun", bind="query-params")
     for tab, show in zip(tabs, VIEW_PAGES, strict=True):
-        if tab.open:
+        if tab.open and not first:
             with tab:
                 show(s)
 
@@ -96,6 +100,8 @@ def page() -> None:
     keep.restore(s)  # once per session: a reload brings this browser's runs back
     state.settle(s)
     keep.save_model(s)
+    if not s.views_shown:  # the first run: the canvas and the answer first, the tab after them
+        s.views_due = next(_due)
     data_slot = training.sidebar(s, beside_train=step.buttons)
     model_file.sidebar(s)
     teach.sidebar(s)

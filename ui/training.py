@@ -302,8 +302,8 @@ def training_panel(s: Session) -> None:
     left, right = layout.row(
         "loss_chart", "accuracy_chart", gap="small"
     )  # side by side, or one above the other
-    left.vega_lite_chart(charts.for_screen(loss, layout.projector()), width="stretch")
-    right.vega_lite_chart(charts.for_screen(accuracy, layout.projector()), width="stretch")
+    left.vega_lite_chart(charts.live(charts.for_screen(loss, layout.projector())), width="stretch")
+    right.vega_lite_chart(charts.live(charts.for_screen(accuracy, layout.projector())), width="stretch")
 
 
 STATUS_HEIGHT = 112  # px: the settings' line and three lines of a message
