@@ -303,7 +303,7 @@ def test_too_much_work_per_step_is_refused(app):
 def test_unreachable_settings_in_a_shared_link_are_ignored():
     at = AppTest.from_file(APP, default_timeout=30)
     at.query_params.update({"epochs": "0", "lr": "0", "batch_size": "99999", "hidden": "32"})
-    at.run()
+    at.run().run()  # and the rest, which a browser asks for once it has painted the first run (ui/after.py)
     no_problems(at)
     assert at.number_input(key="epochs").value >= 1 and at.select_slider(key="lr").value > 0
     assert at.select_slider(key="batch_size").value != 99999
@@ -381,14 +381,24 @@ def test_look_inside_and_the_test_set_show_the_model(app, mnist):
     )  # inline pictures, no media files
 
 
-def test_the_first_run_sends_the_canvas_and_the_answer_and_leaves_the_tab_for_after():
-    """Page ready (issue 17): the first run leaves out Look inside's equations and pictures,
-    which a browser asks for once it has painted the rest; any later run draws them."""
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    no_problems(at)
-    assert prediction(at) == "—" and not at.latex
+def test_the_first_run_sends_the_canvas_and_the_answer_and_leaves_the_rest_for_after():
+    """Page ready (issue 17): the first run leaves out the sidebar's controls and Look inside,
+    which a browser asks for once it has painted the canvas and the answer; any later run
+    draws them. A note about the link shows in both runs."""
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["epochs"] = "-1"
     at.run()
-    assert len(at.latex) >= 6
+    no_problems(at)
+    assert prediction(at) == "—" and at.get_by_key("clear") is not None  # the canvas's buttons
+    assert not at.latex
+    with pytest.raises(KeyError):
+        at.get_by_key("train")
+    assert any("The link's epochs" in n for n in texts(at.warning))
+    at.run()
+    assert len(at.latex) >= 6 and at.get_by_key("train") is not None
+    assert any("The link's epochs" in n for n in texts(at.warning))
+    at.run()
+    assert not texts(at.warning)  # shown, and then gone
 
 
 def test_look_inside_pictures_are_inline_not_media_files(app, mnist):
@@ -412,7 +422,9 @@ def test_look_inside_pictures_are_inline_not_media_files(app, mnist):
 
 def test_missing_mnist_still_lets_people_draw(monkeypatch, tmp_path, mnist):
     monkeypatch.setattr(data_module, "MNIST_DIR", tmp_path)
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    at = (
+        AppTest.from_file(APP, default_timeout=30).run().run()
+    )  # and the rest, which a browser asks for once it has painted the first run (ui/after.py)
     no_problems(at)
     assert any("MNIST file missing" in e for e in texts(at.error))
     at.file_uploader(key="upload_image").set_value(("digit.png", digit_png(mnist, 0), "image/png")).run()

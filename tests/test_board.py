@@ -38,7 +38,7 @@ def student_app(token: str) -> AppTest:
     """A student's page in a browser whose cookie holds `token`."""
     at = AppTest.from_file(APP, default_timeout=30)
     at.session_state[identity.KEY] = token
-    at.run()
+    at.run().run()  # and the rest, which a browser asks for once it has painted the first run (ui/after.py)
     no_problems(at)
     return at
 

@@ -19,7 +19,9 @@ from ui.text import code, plain
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    at = (
+        AppTest.from_file(APP, default_timeout=30).run().run()
+    )  # and the rest, which a browser asks for once it has painted the first run (ui/after.py)
     yield at
     stop_runs(at)
 
@@ -30,7 +32,9 @@ def app():
 def open_link(**params) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30)
     at.query_params.update(params)
-    return at.run()
+    return (
+        at.run().run()
+    )  # and the rest, which a browser asks for once it has painted the first run (ui/after.py)
 
 
 @pytest.mark.parametrize(
@@ -141,7 +145,9 @@ def shipped_model_broken(monkeypatch, tmp_path):
 
 
 def test_a_damaged_shipped_model_is_named_and_training_still_works(shipped_model_broken):
-    at = AppTest.from_file(APP, default_timeout=30).run()
+    at = (
+        AppTest.from_file(APP, default_timeout=30).run().run()
+    )  # and the rest, which a browser asks for once it has painted the first run (ui/after.py)
     no_problems(at)
     said = [e for e in texts(at.error) if "assets/default_model.npz" in e]
     assert len(said) == 1 and "`git checkout -- assets/default_model.npz`" in said[0], texts(at.error)

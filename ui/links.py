@@ -31,9 +31,10 @@ WHERE = "link"  # the notices' place: above the page's title
 NUMBERS = ("epochs", "seed")
 
 
-def check(s: Session, views: Sequence[str]) -> None:
+def check(s: Session, views: Sequence[str], keep_notes: bool = False) -> None:
     """First thing in the page, before any widget: every bound parameter of the URL
-    is one its widget can show, or it is removed, with a note."""
+    is one its widget can show, or it is removed, with a note (shown once; again in the
+    next run if `keep_notes`)."""
     removed = False
     for key, (accepts, what) in _fields(views).items():
         values = st.query_params.get_all(key)
@@ -60,7 +61,7 @@ def check(s: Session, views: Sequence[str]) -> None:
                 st.query_params.pop(key, None)
             elif st.query_params.get(key) != str(value):
                 st.query_params[key] = str(value)
-    for notice in s.take_notices(WHERE):
+    for notice in [n for n in s.notices if n.where == WHERE] if keep_notes else s.take_notices(WHERE):
         getattr(st, notice.kind)(notice.text)
 
 

@@ -63,21 +63,28 @@ def live(s: state.Session, every: float | None) -> None:
 
 
 def reading(s: state.Session) -> None:
-    """The answer; then, once it is on the screen, the tab below if it shows an older drawing."""
+    """The answer; then, once it is on the screen, the tab below if it shows an older drawing
+    (or, after the page's first run, the sidebar and the tab)."""
     draw.prediction_panel(s)
-    after.after_paint(s.views_due, then=lambda: st.rerun(VIEWS_KEY))
+    after.after_paint(s.views_due, then=_painted)
+
+
+def _painted() -> None:
+    s = state.session()
+    if not s.whole:
+        s.whole = True
+        st.rerun()  # the page's second run: all of it
+    st.rerun(VIEWS_KEY)
 
 
 def views(s: state.Session) -> None:
     """The tabs below the lesson; only the open one is drawn, and on the page's first run
-    not even that: it follows once the lesson is on the screen (ui/after.py)."""
-    first = not s.views_shown
-    s.views_shown = True
-    if not first:
+    not even that (ui/after.py)."""
+    if s.whole:
         s.views_due = None
     tabs = st.tabs(VIEWS, key="view", on_change="rerun", bind="query-params")
     for tab, show in zip(tabs, VIEW_PAGES, strict=True):
-        if tab.open and not first:
+        if tab.open and s.whole:
             with tab:
                 show(s)
 
@@ -96,15 +103,21 @@ def page() -> None:
     st.html(f"<style>{CSS}</style>")
     resources.process_setup()
     s = state.session()
-    links.check(s, VIEWS)  # before any widget reads the URL
+    # Page ready (issue 17): the page's first run sends the header, the canvas and the answer;
+    # the sidebar's controls and the open tab follow in a second run, which the browser asks
+    # for once it has painted the first (ui/after.py), or any later run draws.
+    if s.first_run_done:
+        s.whole = True
+    else:
+        s.views_due = next(_due)
+    links.check(s, VIEWS, keep_notes=not s.whole)  # before any widget reads the URL
     keep.restore(s)  # once per session: a reload brings this browser's runs back
     state.settle(s)
     keep.save_model(s)
-    if not s.views_shown:  # the first run: the canvas and the answer first, the tab after them
-        s.views_due = next(_due)
-    data_slot = training.sidebar(s, beside_train=step.buttons)
-    model_file.sidebar(s)
-    teach.sidebar(s)
+    data_slot = training.sidebar(s, beside_train=step.buttons) if s.whole else None
+    if s.whole:
+        model_file.sidebar(s)
+        teach.sidebar(s)
 
     layout.header(
         "DigitNet",
@@ -124,6 +137,8 @@ def page() -> None:
     with answer:
         every = training.live_every(s)
         st.fragment(live, run_every=every, key=LIVE)(s, every)
-    training.dataset_status(data_slot)
+    if data_slot is not None:
+        training.dataset_status(data_slot)
     st.fragment(views, key=VIEWS_KEY)(s)
+    s.first_run_done = True
     identity.remember()  # last: its hidden element leaves no gap above the page
