@@ -185,12 +185,19 @@ class WsStudent:
             if self._states is not None:
                 mine.ParseFromString(self._states)
             current = {w.id: w for w in mine.widgets}
-            keep = WidgetStates()
+            sent = WidgetStates()
             for w in m.rerun_script.widget_states.widgets:
-                if w.WhichOneof("value") in TRIGGERS:
-                    continue
-                if w.id in current and not (changes and w.id.endswith(changes)):
-                    w.CopyFrom(current[w.id])
+                if w.WhichOneof("value") in TRIGGERS or (changes and w.id.endswith(changes)):
+                    sent.widgets.add().CopyFrom(w)
+                elif w.id in current:  # this student's own value, not the recording tab's
+                    sent.widgets.add().CopyFrom(current[w.id])
+                # else: a value this student never set (the recording tab's drawing): left out
+            m.rerun_script.widget_states.CopyFrom(sent)
+            for w in sent.widgets:
+                if w.WhichOneof("value") not in TRIGGERS:
+                    current[w.id] = w
+            keep = WidgetStates()  # every value this student has, not only those in this message
+            for w in current.values():
                 keep.widgets.add().CopyFrom(w)
             self._states = keep.SerializeToString()
             self._query = m.rerun_script.query_string
