@@ -7,6 +7,7 @@ in the other modules of ui/, one concern per module.
 import itertools
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from . import (
     after,
@@ -74,7 +75,7 @@ def _painted() -> None:
     if not s.whole:
         s.whole = True
         st.rerun()  # the page's second run: all of it
-    st.rerun(VIEWS_KEY)
+    _rerun(VIEWS_KEY)
 
 
 def views(s: state.Session) -> None:
@@ -96,7 +97,16 @@ def _stroke(undo_changed: bool) -> None:
     s = state.session()
     if (st.session_state.get("view") or VIEWS[0]) in DRAWING_VIEWS:
         s.views_due = next(_due)
-    st.rerun([ANSWER] + [CANVAS] * undo_changed)
+    _rerun([ANSWER] + [CANVAS] * undo_changed)
+
+
+def _rerun(keys: str | list[str]) -> None:
+    """From a callback: rerun these fragments only; or the whole page while its fragments are
+    being made anew (a whole run under way when the message came: under load, with a class)."""
+    try:
+        st.rerun(keys)
+    except StreamlitAPIException:  # "No fragment found for target ..."
+        st.rerun()
 
 
 def page() -> None:
@@ -131,7 +141,7 @@ def page() -> None:
     with drawing:
         st.fragment(draw.input_panel, key=CANVAS)(s, on_stroke=_stroke)
     with tools:
-        draw.tools_panel(s, on_pen=lambda: st.rerun(CANVAS))
+        draw.tools_panel(s, on_pen=lambda: _rerun(CANVAS))
     with teaching:  # under the answer on a phone, under the canvas beside it when wide
         teach.teach_panel(s)
     with answer:
