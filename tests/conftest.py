@@ -15,3 +15,32 @@ os.environ["DIGITNET_DATA_DIR"] = _DATA_DIR.name
 def mnist():
     """The shipped MNIST, loaded once for the whole test run (read-only arrays)."""
     return load_mnist()
+
+
+@pytest.fixture
+def small_data(mnist):
+    """(X, y, X_val, y_val) of the first n training digits and the last n_val, as train() takes them."""
+
+    def cut(n: int, n_val: int):
+        return (
+            mnist.train_images[:n],
+            mnist.train_labels[:n],
+            mnist.train_images[-n_val:],
+            mnist.train_labels[-n_val:],
+        )
+
+    return cut
+
+
+@pytest.fixture
+def w1_after(small_data):
+    """W1 of the notes' 784-10-10 (seed 0) after 2 epochs at batch 100 on `data`, with more
+    TrainConfig settings: what a training option changes in the weights."""
+    from digitnet.network import Network
+    from digitnet.train import TrainConfig, train
+
+    def run(data, **kw):
+        net = Network.init((784, 10, 10), seed=0)
+        return train(net, *data, TrainConfig(lr=0.5, epochs=2, batch_size=100, **kw)).net.params["W1"]
+
+    return run

@@ -146,17 +146,11 @@ def test_elastic_on_top_of_the_affine_augmentation(digits):
         Augment(elastic_sigma=0.0)
 
 
-def test_training_with_elastic_distortions(mnist):
-    data = (
-        mnist.train_images[:1000],
-        mnist.train_labels[:1000],
-        mnist.train_images[-300:],
-        mnist.train_labels[-300:],
-    )
+def test_training_with_elastic_distortions(small_data, w1_after):
+    data = small_data(1000, 300)
 
     def run(**kw):
-        net = Network.init((784, 10, 10), seed=0)
-        return train(net, *data, TrainConfig(lr=0.5, epochs=2, batch_size=100, **kw)).net.params["W1"]
+        return w1_after(data, **kw)
 
     plain, elastic = run(), run(elastic_alpha=34.0)
     assert not np.allclose(plain, elastic)

@@ -92,17 +92,11 @@ def test_an_empty_image_labelled_one_stays_empty():
     assert not out.any()
 
 
-def test_training_with_flags(mnist):
-    data = (
-        mnist.train_images[:600],
-        mnist.train_labels[:600],
-        mnist.train_images[-200:],
-        mnist.train_labels[-200:],
-    )
+def test_training_with_flags(small_data, w1_after):
+    data = small_data(600, 200)
 
     def run(**kw):
-        net = Network.init((784, 10, 10), seed=0)
-        return train(net, *data, TrainConfig(lr=0.5, epochs=2, batch_size=100, **kw)).net.params["W1"]
+        return w1_after(data, **kw)
 
     plain, flagged = run(), run(flag_ones=0.5)
     assert not np.allclose(plain, flagged)
