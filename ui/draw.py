@@ -170,9 +170,15 @@ def _canvas_changed(on_stroke: Callable[[bool], None]) -> None:
     s.source, s.cleared = "canvas", False
     sent = st.session_state.get("canvas")
     s.drawing = from_canvas(_image(sent))
+    _redraw(on_stroke, bool(_objects(s, sent)) != s.undo_on, was_upload)
+
+
+def _redraw(on_stroke: Callable[[bool], None], undo_changed: bool, was_upload: bool) -> None:
+    """After a new drawing: what shows it (on_stroke); the whole page when an uploaded
+    picture was being read, so that the upload's note beside the pen goes."""
     if was_upload:
-        st.rerun()  # the whole page: the upload's note beside the pen goes
-    on_stroke(bool(_objects(s, sent)) != s.undo_on)
+        st.rerun()
+    on_stroke(undo_changed)
 
 
 def _image(sent) -> np.ndarray | None:
@@ -189,9 +195,7 @@ def _clear(on_stroke: Callable[[bool], None]) -> None:
     was_upload = session().source == "upload"
     _restart_canvas([])
     session().drawing = from_canvas(None)
-    if was_upload:
-        st.rerun()  # the whole page: the upload's note beside the pen goes
-    on_stroke(True)
+    _redraw(on_stroke, True, was_upload)
 
 
 def _undo() -> None:
