@@ -92,16 +92,15 @@ def update_latex(L: int) -> str:
 LIVE_EVERY = 0.5  # s between redraws while a run trains: the weights visibly change, drawing stays quick
 
 
-def inside_tab(s: Session) -> None:
-    """The tab, redrawn on its own (a fragment) twice a second while a run trains, so the
-    class sees the first layer's weights form; only while the tab is open (a closed tab is
-    not drawn at all), and never otherwise."""
+def live_every(s: Session) -> float | None:
+    """How often the open tab redraws itself: twice a second while a run trains, so the class
+    sees the first layer's weights form; never otherwise. (The page's fragment of the tabs
+    does it, ui/student.py: a fragment of this tab's own would be one inside another.)"""
     job = s.active_job
-    every = LIVE_EVERY if job is not None and job.status == "running" else None
-    st.fragment(_inside, run_every=every)(s)
+    return LIVE_EVERY if job is not None and job.status == "running" else None
 
 
-def _inside(s: Session) -> None:
+def inside_tab(s: Session) -> None:
     net, name = s.live_net()
     reading = read(net, s.drawing or from_canvas(None))
     sizes, L = net.sizes, net.L

@@ -38,7 +38,7 @@ VIEW_PAGES = (
     teach.my_digits_tab,
 )
 DRAWING_VIEWS = {"Look inside", "Step by step", "Why this answer"}  # what they show depends on the drawing
-CANVAS, LIVE, ANSWER, VIEWS_KEY = "draw", "live", "reading", "views"  # the page's fragments
+CANVAS, LIVE, ANSWER, VIEWS_KEY = "draw", "live", "reading", "views"  # the page's fragments (_fragment)
 _due = itertools.count(1)  # numbers the tab's redraws asked for after a stroke
 CSS = (
     # less empty space above the title and at the sides, for a projector
@@ -54,18 +54,17 @@ CSS = (
 
 
 def live(s: state.Session, every: float | None) -> None:
-    """Redrawn several times a second while a run trains: the prediction (with the
-    weights as they are now) and the run's progress and curves."""
+    """Redrawn several times a second while a run trains: the run's progress and curves."""
     if state.settle(s) or training.live_every(s) != every:
         st.rerun()  # a run ended or started training: redraw the whole page (model, buttons, run list, pace)
-    st.fragment(reading, key=ANSWER)(s)  # a stroke redraws only this
     step.summary(s)
     training.training_panel(s)
 
 
 def reading(s: state.Session) -> None:
-    """The answer; then, once it is on the screen, the tab below if it shows an older drawing
-    (or, after the page's first run, the sidebar and the tab)."""
+    """The answer (a stroke redraws only this; while a run trains, it is redrawn as often as the
+    live panel, with the weights as they are now); then, once it is on the screen, the tab below
+    if it shows an older drawing (or, after the page's first run, the sidebar and the tab)."""
     draw.prediction_panel(s)
     after.after_paint(s.views_due, then=_painted)
 
@@ -78,9 +77,12 @@ def _painted() -> None:
     _rerun(VIEWS_KEY)
 
 
-def views(s: state.Session) -> None:
+def views(s: state.Session, every: float | None) -> None:
     """The tabs below the lesson; only the open one is drawn, and on the page's first run
-    not even that (ui/after.py)."""
+    not even that (ui/after.py). Redrawn twice a second while Look inside is open and a run
+    trains (ui/inside.py)."""
+    if _views_every(s) != every:
+        st.rerun()  # Look inside opened or closed while a run trains: the page sets the tabs' pace
     if s.whole:
         s.views_due = None
     tabs = st.tabs(VIEWS, key="view", on_change="rerun", bind="query-params")
@@ -88,6 +90,26 @@ def views(s: state.Session) -> None:
         if tab.open and s.whole:
             with tab:
                 show(s)
+
+
+def _views_every(s: state.Session) -> float | None:
+    return inside.live_every(s) if (st.session_state.get("view") or VIEWS[0]) == VIEWS[0] else None
+
+
+def _fragment(body, key: str, *args, run_every: float | None = None, **kwargs) -> None:
+    """`body` as a fragment, alone in a container of the page's own, never inside another fragment.
+
+    Under load the server starts a fragment's run before it has sent what the runs before it
+    drew; it then drops those runs' unsent messages from this fragment (ForwardMsgQueue.clear),
+    but not from a fragment inside it, whose messages go into this one's box. A whole run's end
+    then removes every box that run did not send, and the inner fragment's elements are sent to
+    a box the page no longer has: the browser stops at "Cannot set a node at a delta path" (or
+    "'setIn' cannot be called on an ElementNode" when a sibling moved into the box's place).
+    Alone in a container the page draws in every whole run, a fragment's box is that
+    container's first child, and its next run finds the place whatever was dropped before it
+    (benchmarks/RESULTS.md, issue 17)."""
+    with st.container():
+        st.fragment(body, key=key, run_every=run_every)(*args, **kwargs)
 
 
 def _stroke(undo_changed: bool) -> None:
@@ -135,20 +157,22 @@ def page() -> None:
         "Then train your own in the sidebar and see it learn while you draw.",
     )
     # On a phone in this order; when wide, the answer and the live run beside the others.
-    # Three fragments, so that a stroke redraws the answer alone (issue 17: it shows sooner):
-    # the canvas, the answer with the live run, and the tabs below.
+    # Four fragments, so that a stroke redraws the answer alone (issue 17: it shows sooner):
+    # the canvas, the answer, the live run beside it, and the tabs below.
     drawing, answer, teaching, tools = layout.lesson()
     with drawing:
-        st.fragment(draw.input_panel, key=CANVAS)(s, on_stroke=_stroke)
+        _fragment(draw.input_panel, CANVAS, s, on_stroke=_stroke)
     with tools:
         draw.tools_panel(s, on_pen=lambda: _rerun(CANVAS))
     with teaching:  # under the answer on a phone, under the canvas beside it when wide
         teach.teach_panel(s)
     with answer:
         every = training.live_every(s)
-        st.fragment(live, run_every=every, key=LIVE)(s, every)
+        _fragment(reading, ANSWER, s, run_every=every)
+        _fragment(live, LIVE, s, every, run_every=every)
     if data_slot is not None:
         training.dataset_status(data_slot)
-    st.fragment(views, key=VIEWS_KEY)(s)
+    every = _views_every(s)
+    _fragment(views, VIEWS_KEY, s, every, run_every=every)
     s.first_run_done = True
     identity.remember()  # last: its hidden element leaves no gap above the page
