@@ -89,18 +89,10 @@ def update_latex(L: int) -> str:
     return BIG + rf"\begin{{aligned}} {rules} \end{{aligned}}"
 
 
-LIVE_EVERY = 0.5  # s between redraws while a run trains: the weights visibly change, drawing stays quick
-
-
-def live_every(s: Session) -> float | None:
-    """How often the open tab redraws itself: twice a second while a run trains, so the class
-    sees the first layer's weights form; never otherwise. (The page's fragment of the tabs
-    does it, ui/student.py: a fragment of this tab's own would be one inside another.)"""
-    job = s.active_job
-    return LIVE_EVERY if job is not None and job.status == "running" else None
-
-
 def inside_tab(s: Session) -> None:
+    """Redrawn twice a second while a run trains, so the class sees the first layer's weights
+    form (by the page's fragment of the tabs, ui/student.py: one of this tab's own would be a
+    fragment inside another)."""
     net, name = s.live_net()
     reading = read(net, s.drawing or from_canvas(None))
     sizes, L = net.sizes, net.L

@@ -62,9 +62,9 @@ def live(s: state.Session, every: float | None) -> None:
 
 
 def reading(s: state.Session) -> None:
-    """The answer (a stroke redraws only this; while a run trains, it is redrawn as often as the
-    live panel, with the weights as they are now); then, once it is on the screen, the tab below
-    if it shows an older drawing (or, after the page's first run, the sidebar and the tab)."""
+    """The answer (a stroke redraws only this; while a run trains, it is redrawn twice a second,
+    read with the weights as they are now); then, once it is on the screen, the tab below if it
+    shows an older drawing (or, after the page's first run, the sidebar and the tab)."""
     draw.prediction_panel(s)
     after.after_paint(s.views_due, then=_painted)
 
@@ -80,7 +80,7 @@ def _painted() -> None:
 def views(s: state.Session, every: float | None) -> None:
     """The tabs below the lesson; only the open one is drawn, and on the page's first run
     not even that (ui/after.py). Redrawn twice a second while Look inside is open and a run
-    trains (ui/inside.py)."""
+    trains."""
     if _views_every(s) != every:
         st.rerun()  # Look inside opened or closed while a run trains: the page sets the tabs' pace
     if s.whole:
@@ -93,7 +93,7 @@ def views(s: state.Session, every: float | None) -> None:
 
 
 def _views_every(s: state.Session) -> float | None:
-    return inside.live_every(s) if (st.session_state.get("view") or VIEWS[0]) == VIEWS[0] else None
+    return training.weights_every(s) if (st.session_state.get("view") or VIEWS[0]) == VIEWS[0] else None
 
 
 def _fragment(body, key: str, *args, run_every: float | None = None, **kwargs) -> None:
@@ -168,7 +168,7 @@ def page() -> None:
         teach.teach_panel(s)
     with answer:
         every = training.live_every(s)
-        _fragment(reading, ANSWER, s, run_every=every)
+        _fragment(reading, ANSWER, s, run_every=training.weights_every(s))
         _fragment(live, LIVE, s, every, run_every=every)
     if data_slot is not None:
         training.dataset_status(data_slot)

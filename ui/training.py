@@ -24,6 +24,7 @@ BATCH_SIZES = (1, 8, 32, 128, 512, 2048, "all")
 OPTIMIZERS = {"sgd": "Gradient descent (the notes)", "momentum": "Momentum", "adam": "Adam"}
 CHECKS_PER_EPOCH = 5  # validation checks per epoch (a long run's curves show them as bucket means)
 LIVE_EVERY = {"running": 0.15, "waiting": 1.0}  # seconds between redraws of the live panel (>= 5 a second)
+WEIGHTS_EVERY = 0.5  # s between redraws of what the weights show (the answer, Look inside) while they change
 BIND = "query-params"  # the settings live in the URL, so a link carries them (ui.links checks it first)
 MAX_EPOCHS, MAX_SEED = 1000, 999_999
 # The sidebar starts at the notes' full-batch gradient descent, long enough to watch it learn;
@@ -343,6 +344,14 @@ def live_every(s: Session) -> float | None:
     trains, once a second while it waits for a slot, never when nothing runs."""
     job = s.active_job
     return None if job is None else LIVE_EVERY.get(job.status, LIVE_EVERY["running"])
+
+
+def weights_every(s: Session) -> float | None:
+    """How often what the network's weights show (the answer, Look inside) redraws itself while
+    a run trains: twice a second, so the class sees them change and drawing stays quick (the
+    curves, the live panel's, more often); never otherwise."""
+    job = s.active_job
+    return WEIGHTS_EVERY if job is not None and job.status == "running" else None
 
 
 def _duration(seconds: float) -> str:
