@@ -464,3 +464,27 @@ def test_a_queued_run_says_how_many_are_ahead(app, monkeypatch, mnist):
     assert run.job.join(30)
     app.run()
     assert run.snapshot.status == "finished" and session(app).model.name == "run 1"
+
+
+def test_no_fragment_is_drawn_inside_another_and_each_comes_first_in_its_container(monkeypatch):
+    """What keeps the page whole when a busy server drops a fragment's unsent messages (the
+    browser test of it: tests/test_browser_burst.py; why: ui/student.py, _fragment): no
+    fragment of the page is drawn inside another, and each one's box is the first child of
+    the container it is drawn in."""
+    from streamlit.delta_generator_singletons import context_dg_stack
+    from streamlit.runtime.fragment import MemoryFragmentStorage
+
+    seen = []  # (key, parent fragment, index of its box in its container)
+    register = MemoryFragmentStorage.register
+
+    def recording(self, fragment_id, fragment, *, parent_fragment_id=None, **kw):
+        seen.append((kw.get("target_key"), parent_fragment_id, context_dg_stack.get()[-1]._cursor.index))
+        register(self, fragment_id, fragment, parent_fragment_id=parent_fragment_id, **kw)
+
+    monkeypatch.setattr(MemoryFragmentStorage, "register", recording)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.run()  # the whole page, Look inside drawn
+    no_problems(at)
+    assert {key for key, _, _ in seen} >= {"draw", "reading", "live", "views"}, seen
+    assert all(parent is None and index == 0 for _, parent, index in seen), seen
