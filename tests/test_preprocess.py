@@ -242,6 +242,48 @@ def test_felt_tip_on_small_digit_is_thinned():
     assert (r.image28 >= 128).mean() < 0.19  # unthinned: 0.23; MNIST: 90 % of digits <= 0.19
 
 
+def test_thin_stroke_is_thickened_to_mnist_median_width():
+    """A hairline, a 2-px and a 4-px pen on a big "7" all come out near MNIST's
+    median stroke (width / size 0.089), not just at the edge of its range (0.06)."""
+    for pen in (1, 2, 4):
+        crop = drawn([[(60, 40), (220, 40), (110, 250)]], pen)
+        top, bottom, left, right = P._bbox(crop > 0)
+        crop = crop[top:bottom, left:right]
+        out = P._normalise_stroke(crop, P._stroke_width(crop, 255.0))
+        ratio = P._stroke_width(out, 255.0) / max(out.shape)
+        assert 0.07 <= ratio <= 0.1, (pen, ratio)
+
+
+def test_pen_width_hardly_changes_the_image():
+    """The same "7" and "4" drawn with a 4-, 8-, 12- or 24-px pen give nearly the
+    image of a 19-px pen (MNIST's median stroke at this size): thin pens are
+    thickened round, as a round pen draws, so diagonals are not fattened."""
+    for lines in (
+        [[(60, 40), (220, 40), (110, 250)]],
+        [[(150, 40), (60, 170), (220, 170)], [(170, 110), (170, 250)]],
+    ):
+        ref = from_canvas(canvas_of(drawn(lines, 19))).image28
+        for pen in (4, 8, 12, 24):
+            im = from_canvas(canvas_of(drawn(lines, pen))).image28
+            assert mad(im, ref) < 0.03, pen  # a square window: 0.053 for the 4-px "7"
+            assert abs(int(im.sum()) - int(ref.sum())) < 0.2 * int(ref.sum()), pen
+
+
+def test_round_dilation_stays_within_a_disk():
+    for r in (1, 2, 5, 10, 20):
+        dot = np.zeros((2 * r + 1, 2 * r + 1), np.uint8)
+        dot[r, r] = 1
+        grown = P._round_morph(dot, r, np.maximum).astype(bool)
+        yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+        # an octagon's corners are 1.08 r out (a regular one's), a square's 1.41 r
+        assert not (grown & (yy**2 + xx**2 > (1.09 * r + 0.5) ** 2)).any(), r
+        assert grown[yy**2 + xx**2 <= (0.9 * r) ** 2].all(), r
+        assert grown[r].sum() == grown[:, r].sum() == 2 * r + 1
+        assert (
+            P._round_morph(grown.astype(np.uint8), r, np.minimum)[r, r] == 1
+        )  # erosion undoes it at the centre
+
+
 def test_stroke_width_estimate():
     band = np.zeros((200, 200), np.float32)
     band[20:180, 90:102] = 1.0
@@ -324,6 +366,14 @@ def test_two_stroke_digit_is_kept_whole():
     ink = drawn([[(150, 40), (60, 170), (220, 170)], [(170, 110), (170, 250)]], 14)
     r = from_canvas(canvas_of(ink))
     assert r.bbox[3] >= 250 and r.bbox[2] >= 220
+
+
+def test_broken_stroke_is_kept_whole():
+    """A "1" whose stroke broke (a pen that skipped): the short piece 32 px below
+    the bar holds 7 % of the ink, but it is close to the digit for its size, so
+    it is part of it, not a speck."""
+    ink = drawn([[(140, 20), (140, 200)], [(140, 232), (140, 245)]], 6)
+    assert from_canvas(canvas_of(ink)).bbox[3] >= 245  # dropped as a speck: 201
 
 
 def test_label_8_connected_components():

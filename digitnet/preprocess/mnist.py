@@ -35,17 +35,22 @@ MASS_CENTRE = 14.0  # where the centre of mass goes, in row/column index units (
 
 # --- Stroke width, as (estimated stroke width) / (bbox longer side), measured
 # with `_stroke_ratio` on 3,000 MNIST test digits upscaled (bicubic) to 280 px:
-# 5th percentile 0.060, median 0.089, 95th percentile 0.138.  Drawings outside
-# that range are thickened/thinned to the nearest bound; inside it they are
-# left alone, as MNIST never changed stroke widths.  (On the canvas benchmark
-# this clamp beat both no change and pulling every digit to the median.)
-STROKE_RATIO_LO = 0.060
+# 5th percentile 0.060, median 0.089, 95th percentile 0.138.  A thinner stroke
+# is thickened to the median, a thicker one beyond the 95th percentile thinned
+# to it; between the two a drawing is left alone.  The asymmetry is because
+# the two operations are not alike: thickening (dilation) loses nothing of a
+# thin stroke's shape, and brings the faint grey a thin line leaves after the
+# 20-px resize back to MNIST's solid strokes, while thinning (erosion) wipes
+# out a stroke's thinner parts and breaks it into beads, so it is kept for
+# strokes no MNIST writer made.
+STROKE_RATIO_MEDIAN = 0.089
 STROKE_RATIO_HI = 0.138
 
 # --- What counts as ink
 MIN_CONTRAST = 0.10  # a peak below 10 % of full scale is noise or a blank picture
 NOISE_FRAC = 0.15  # ink fainter than 15 % of the peak is background haze
-SPECK_FRAC = 0.08  # a blob with < 8 % of the largest blob's ink is a speck
+SPECK_FRAC = 0.08  # a blob with < 8 % of the largest blob's ink is a speck ...
+SPECK_GAP = 0.1  # ... unless it is within a tenth of the digit's size of it: a broken stroke
 MIN_EXTENT = 4  # px: anything smaller is not a digit at any resolution
 MIN_EXTENT_FRAC = 0.03  # ... nor is a mark under 3 % of the picture's longer side
 DOT_RATIO = 3.0  # a mark whose extent is under 3 stroke widths is a dot
@@ -144,7 +149,11 @@ def _drop_specks(mask: np.ndarray) -> np.ndarray:
     """Remove small blobs (dust on a photo, a stray click) that would otherwise
     stretch the bounding box and shrink the digit.  Blobs are found on a coarse
     grid (<= 32 cells a side) so that the gaps between a digit's own strokes
-    (a "5"'s flag, a "4" drawn in two strokes) do not split it, and so it is fast."""
+    (a "5"'s flag, a "4" drawn in two strokes) do not split it, and so it is fast.
+    How far apart two pieces of one digit can be grows with the digit: cells
+    within SPECK_GAP of its size are joined, so a thin stroke broken into pieces
+    (a pen that skipped, a faint line cut by the photo's threshold) stays whole
+    while a stray click well away from the digit still goes."""
     f = max(1, math.ceil(max(mask.shape) / 32))
     h, w = -(-mask.shape[0] // f), -(-mask.shape[1] // f)
     pad = np.zeros((h * f, w * f), np.uint8)
@@ -153,10 +162,17 @@ def _drop_specks(mask: np.ndarray) -> np.ndarray:
     # smallest type that holds a cell's f*f pixels
     count = pad.reshape(h, f, w * f).sum(axis=1, dtype=np.min_scalar_type(f * f))
     count = np.einsum("hwf->hw", count.reshape(h, w, f))
-    labels, n = _label(count > 0)
+    occupied = count > 0
+    labels, n = _label(occupied)
     if n <= 1:
         return mask
     blob = np.bincount(labels.ravel(), weights=count.ravel(), minlength=n + 1)
+    top, bottom, left, right = _bbox(labels == 1 + int(np.argmax(blob[1:])))  # the largest blob: the digit
+    r = int(SPECK_GAP * max(bottom - top, right - left))
+    if r > 0:  # blobs that touch once grown by r are one
+        labels, n = _label(_morph(occupied.view(np.uint8), r, np.maximum).view(bool))
+        labels *= occupied
+        blob = np.bincount(labels.ravel(), weights=count.ravel(), minlength=n + 1)
     keep = blob >= SPECK_FRAC * blob[1:].max()
     keep[0] = False
     if keep[1:].all():
@@ -228,21 +244,36 @@ def _stroke_ratio(crop: np.ndarray) -> float:
 
 
 def _normalise_stroke(crop: np.ndarray, width: float) -> np.ndarray:
-    """Bring the stroke width, relative to the digit's size, into MNIST's range.
-    A 1-px pen line would become a faint 0.1-px hairline after the 20-px resize
-    (or vanish); a felt-tip pen on a small digit fills its loops.  Both are
-    outside anything the network was trained on."""
+    """Bring the stroke width, relative to the digit's size, into MNIST's range
+    (see STROKE_RATIO_*).  A 1-px pen line would become a faint 0.1-px hairline
+    after the 20-px resize (or vanish); a felt-tip pen on a small digit fills
+    its loops.  Both are outside anything the network was trained on."""
     extent = max(crop.shape)
-    if width < STROKE_RATIO_LO * extent:
-        r = int(round((STROKE_RATIO_LO * extent - width) / 2))
+    if width < STROKE_RATIO_MEDIAN * extent:
+        # (width + 2r) / (extent + 2r) = median: the digit grows by r on each side too
+        r = int(round((STROKE_RATIO_MEDIAN * extent - width) / (2 * (1 - STROKE_RATIO_MEDIAN))))
         if r > 0:
-            return _morph(_zero_pad(crop, r, r), r, np.maximum)  # padded: the digit grows by r on each side
+            return _round_morph(_zero_pad(crop, r, r), r, np.maximum)  # padded: the digit grows by r a side
     elif width > STROKE_RATIO_HI * extent:
         r = int(round((width - STROKE_RATIO_HI * extent) / 2))
         r = min(r, int(width / 2 * 0.6))  # never erode a stroke away
         if r > 0:
-            return _morph(crop, r, np.minimum)
+            return _round_morph(crop, r, np.minimum)
     return crop
+
+
+def _round_morph(a: np.ndarray, r: int, op) -> np.ndarray:
+    """Grey dilation or erosion with an octagon of radius r, near a disk: as a
+    round pen would have drawn the stroke.  A square window would widen a
+    diagonal stroke 1.4 times as much as an upright one.  The octagon is a
+    (2s+1)-square and c 3x3 crosses added up (Minkowski sum), s + c = r, with
+    s = 0.414 r so that its diagonal reach s + c / 2 is r / sqrt(2)."""
+    s = round((math.sqrt(2.0) - 1.0) * r)
+    out = _morph(a, s, op) if s else a
+    for _ in range(r - s):
+        m = _zero_pad(out, 1, 1)
+        out = op(op(op(op(m[1:-1, 1:-1], m[:-2, 1:-1]), m[2:, 1:-1]), m[1:-1, :-2]), m[1:-1, 2:])
+    return out
 
 
 def _morph(a: np.ndarray, r: int, op) -> np.ndarray:
