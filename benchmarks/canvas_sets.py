@@ -16,6 +16,7 @@ naive "resize the whole canvas to 28x28" that most demos use:
                 RGB, some JPEG-compressed, various sizes       -> from_image
 
 Usage:  python benchmarks/canvas_sets.py [--model assets/default_model.npz] [--n 1000] [--seed 0]
+                                          [--misread DIR]  (PNGs of the misread drawings)
 """
 
 from __future__ import annotations
@@ -333,18 +334,40 @@ def naive(img: np.ndarray | Image.Image, invert: bool = False) -> np.ndarray:
     return (1.0 - a if invert else a).reshape(784, 1)
 
 
-def evaluate(model: str, items, labels, prep, naive_invert: bool) -> tuple[float, float, int]:
+def evaluate(model: str, items, labels, prep, naive_invert: bool, misread: Path | None = None):
     """-> (accuracy with preprocessing, naive accuracy, number refused as no-ink).
-    A refusal counts as wrong."""
-    cols, ok = [], []
+    A refusal counts as wrong.  With `misread`, the misread drawings are saved
+    there as one PNG grid (see misread_grid)."""
+    cols, ok, seen = [], [], []
     for it in items:
         r = prep(it)
         ok.append(r.has_ink)
         cols.append(r.x if r.has_ink else np.zeros((784, 1), np.float32))
+        seen.append(r.image28 if r.has_ink else np.zeros((28, 28), np.uint8))
     pred = _predict(model, np.hstack(cols))
-    acc = float(((pred == labels) & np.array(ok)).mean())
+    right = (pred == labels) & np.array(ok)
+    if misread is not None and not right.all():
+        misread_grid(items, labels, pred, seen, np.flatnonzero(~right)).save(misread)
     nacc = float((_predict(model, np.hstack([naive(it, naive_invert) for it in items])) == labels).mean())
-    return acc, nacc, int((~np.array(ok)).sum())
+    return float(right.mean()), nacc, int((~np.array(ok)).sum())
+
+
+def misread_grid(items, labels, pred, seen, wrong, cell: int = 112, per_row: int = 5) -> Image.Image:
+    """Each misread drawing (shrunk to `cell` px) beside the 28x28 image the
+    network read (enlarged), captioned "#index label->read"."""
+    rows = -(-len(wrong) // per_row)
+    grid = Image.new("L", (2 * cell * per_row, rows * (cell + 14)), 60)
+    draw = ImageDraw.Draw(grid)
+    for k, i in enumerate(wrong):
+        x, y = 2 * cell * (k % per_row), (cell + 14) * (k // per_row)
+        it = items[i]
+        drawing = Image.fromarray(it[..., 0]) if isinstance(it, np.ndarray) else it.convert("L")
+        grid.paste(drawing.resize((cell - 2, cell - 2)), (x, y))
+        grid.paste(
+            Image.fromarray(seen[i]).resize((cell - 2, cell - 2), Image.Resampling.NEAREST), (x + cell, y)
+        )
+        draw.text((x + 2, y + cell - 1), f"#{i} {labels[i]}->{pred[i]}", fill=255)
+    return grid
 
 
 def time_canvas(canvases: list[np.ndarray], k: int = 50) -> float:
@@ -361,6 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=str(ROOT / "assets" / "default_model.npz"))
     ap.add_argument("--n", type=int, default=1000, help="digits per set")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--misread",
+        type=Path,
+        metavar="DIR",
+        help="save each set's misread drawings as DIR/<set>-seed<S>.png",
+    )
     args = ap.parse_args(argv)
     if not Path(args.model).exists():
         print(f"No model file at {args.model}; train one or pass --model.", file=sys.stderr)
@@ -377,8 +406,11 @@ def main(argv: list[str] | None = None) -> int:
         ("strokes", *make_strokes(args.n, args.seed), preprocess.from_canvas, False),
         ("paper", *make_paper(args.n, args.seed), preprocess.from_image, True),
     ]
+    if args.misread:
+        args.misread.mkdir(parents=True, exist_ok=True)
     for name, items, y, prep, inv in sets:
-        acc, nacc, refused = evaluate(args.model, items, y, prep, inv)
+        png = args.misread / f"{name}-seed{args.seed}.png" if args.misread else None
+        acc, nacc, refused = evaluate(args.model, items, y, prep, inv, png)
         print(
             f"{name:10s} {len(y):5d} {acc:11.2%} {nacc:7.2%} {refused:7d}   ({100 * (acc - mnist_acc):+.1f} "
             "points vs MNIST)"
