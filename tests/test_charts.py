@@ -90,3 +90,14 @@ def test_the_loss_axis_leaves_room_above_a_guess_for_the_legend():
     loss, _ = charts.learning_curves(curves(), epochs=10)
     top = loss["layer"][0]["encoding"]["y"]["scale"]["domain"][1]
     assert top >= charts.LOSS_TOP > np.log(10) + 0.5
+
+
+@pytest.mark.parametrize("name", list(specs()))
+def test_a_live_chart_carries_each_layers_rows_as_a_named_arrow_table(name):
+    spec = specs()[name]
+    c = charts.live(spec)
+    for i, layer in enumerate(spec["layer"]):
+        assert c["layer"][i]["data"] == {"name": f"layer{i}"}
+        rows = layer["data"]["values"]
+        keys = list(dict.fromkeys(k for row in rows for k in row))
+        assert c["datasets"][f"layer{i}"].to_pylist() == [{k: row.get(k) for k in keys} for row in rows]

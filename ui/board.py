@@ -131,8 +131,8 @@ def _live() -> None:
         if math.isfinite(a)
     ]
     left, right = st.columns(2)
-    left.vega_lite_chart(charts.class_accuracy(points, by, domain), width="stretch")
-    right.vega_lite_chart(charts.class_curves(curves, by, domain), width="stretch")
+    left.vega_lite_chart(charts.live(charts.class_accuracy(points, by, domain)), width="stretch")
+    right.vega_lite_chart(charts.live(charts.class_curves(curves, by, domain)), width="stretch")
     shown = [  # one row per run
         {
             "name": r["name"],
