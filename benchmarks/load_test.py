@@ -498,6 +498,9 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
             "trainers": len(trainers),
             "slots": args.slots or "default (one per core)",
             "ready_s": stats(ready),
+            "drawings_s": sorted(  # (s after the first Train, s to the Prediction, a training student's?)
+                (wall - train_start, x, s in trainers) for s in bots for wall, x in s.latencies
+            ),
             "drawings": len(lat(everyone)),
             "drawings_failed": sum(s.draw_failures for s in tabs)
             + sum(1 for b in bots for f in b.failures if f.startswith("drawing")),

@@ -17,10 +17,11 @@ import streamlit as st
 
 from digitnet import store
 
-from . import charts
+from . import charts, priority
 from .keep import IDLE
 from .state import val_accuracy_text
 
+BOARD = 0  # the boards' place among the pages in ui/priority.py (a board never answers)
 REFRESH = 0.4  # seconds between redraws: live enough, and a read of the store only when something changed
 CODE_ENV = "DIGITNET_TEACHER_CODE"
 COLOUR_BY = {"batch size": "batch", "optimiser": "optimiser"}
@@ -43,6 +44,11 @@ CSS = "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem}"  # as the stu
 
 
 def page() -> None:
+    with priority.foreground(BOARD):  # a click on the board: as soon as a student's run (ui/priority.py)
+        _page()
+
+
+def _page() -> None:
     st.html(f"<style>{CSS}</style>")
     st.title("The class")
     code = teacher_code()
@@ -62,7 +68,7 @@ def page() -> None:
     )
     with controls[2].popover("Clear…"):
         _clear_controls()
-    st.fragment(_live, run_every=REFRESH)()
+    st.fragment(_live_after_answers, run_every=REFRESH)()
 
 
 def _ask_code(code: str) -> None:
@@ -98,6 +104,11 @@ def _clear() -> None:
 def _clear_old(seconds: int) -> None:
     n = store.default().clear_older_than(seconds)
     st.toast(f"{n} run{'s' * (n != 1)} older than {OLD[seconds]} forgotten.")
+
+
+def _live_after_answers() -> None:
+    with priority.background(BOARD):  # the students' answers first (ui/priority.py)
+        _live()
 
 
 def _live() -> None:

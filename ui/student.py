@@ -20,6 +20,7 @@ from . import (
     layout,
     links,
     model_file,
+    priority,
     resources,
     state,
     step,
@@ -66,6 +67,7 @@ def reading(s: state.Session) -> None:
     read with the weights as they are now); then, once it is on the screen, the tab below if it
     shows an older drawing (or, after the page's first run, the sidebar and the tab)."""
     draw.prediction_panel(s)
+    priority.answer_ends(id(s))
     after.after_paint(s.views_due, then=_painted)
 
 
@@ -96,7 +98,7 @@ def _views_every(s: state.Session) -> float | None:
     return training.weights_every(s) if (st.session_state.get("view") or VIEWS[0]) == VIEWS[0] else None
 
 
-def _fragment(body, key: str, *args, run_every: float | None = None, **kwargs) -> None:
+def _fragment(body, key: str, s: state.Session, *args, run_every: float | None = None, **kwargs) -> None:
     """`body` as a fragment, alone in a container of the page's own, never inside another fragment.
 
     Under load the server starts a fragment's run before it has sent what the runs before it
@@ -108,8 +110,19 @@ def _fragment(body, key: str, *args, run_every: float | None = None, **kwargs) -
     Alone in a container the page draws in every whole run, a fragment's box is that
     container's first child, and its next run finds the place whatever was dropped before it
     (benchmarks/RESULTS.md, issue 17)."""
+
+    def in_turn(*args, **kwargs) -> None:
+        with priority.turn(id(s), urgent=_waited_for(s, key)):  # with a class, whose turn (ui/priority.py)
+            body(*args, **kwargs)
+
     with st.container():
-        st.fragment(body, key=key, run_every=run_every)(*args, **kwargs)
+        st.fragment(in_turn, key=key, run_every=run_every)(s, *args, **kwargs)
+
+
+def _waited_for(s: state.Session, key: str) -> bool:
+    """Is a person waiting for this fragment's run: the canvas and the answer after a stroke,
+    not the timed redraws (the live run, the answer while a run trains) nor the tab below."""
+    return key == CANVAS or (key == ANSWER and priority.answering(id(s)))
 
 
 def _stroke(undo_changed: bool) -> None:
@@ -117,6 +130,7 @@ def _stroke(undo_changed: bool) -> None:
     Teach, nor the canvas itself. The open tab follows once the answer is painted, if it
     shows the drawing."""
     s = state.session()
+    priority.answer_begins(id(s))
     if (st.session_state.get("view") or VIEWS[0]) in DRAWING_VIEWS:
         s.views_due = next(_due)
     _rerun([ANSWER] + [CANVAS] * undo_changed)
@@ -132,9 +146,14 @@ def _rerun(keys: str | list[str]) -> None:
 
 
 def page() -> None:
-    st.html(f"<style>{CSS}</style>")
     resources.process_setup()
     s = state.session()
+    with priority.foreground(id(s)):  # with a class, the runs a person waits for first (ui/priority.py)
+        _page(s)
+
+
+def _page(s: state.Session) -> None:
+    st.html(f"<style>{CSS}</style>")
     # Page ready (issue 17): the page's first run sends the header, the canvas and the answer;
     # the sidebar's controls and the open tab follow in a second run, which the browser asks
     # for once it has painted the first (ui/after.py), or any later run draws.
