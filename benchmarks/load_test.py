@@ -23,7 +23,8 @@ contacted; every wait is bounded, and the whole run stops itself after --deadlin
  2. every third student presses Train at the same moment (the notes' 784-10-10 network,
     the sidebar's defaults: α = 0.1, full batch, --epochs each); the server runs two
     trainings at a time and queues the rest ("Waiting for a free training slot: N ahead");
- 3. meanwhile every student draws --rounds digits (Clear, draw, wait for the Prediction):
+ 3. meanwhile every student draws --rounds digits (Clear, draw, wait for the Prediction;
+    a protocol student draws its next digit --pause seconds after its answer is on the screen):
     for the protocol students the time from sending the drawing to receiving the
     Prediction metric (the server's part), for the tabs mouse-up -> Prediction shown,
     timed inside the page; each counted as "while training" when it started between
@@ -363,7 +364,10 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
     n_tabs = min(args.tabs, args.students)
     # Every third student trains, tabs and protocol students alike.
     tabs = [Student(i, trainer=i % 3 == 0) for i in range(n_tabs)]
-    bots = [WsStudent(i, i % 3 == 0, server.url, rec) for i in range(n_tabs, args.students)]
+    bots = [
+        WsStudent(i, i % 3 == 0, server.url, rec, pause=tuple(args.pause))
+        for i in range(n_tabs, args.students)
+    ]
     everyone = [*tabs, *bots]
     trainers = [s for s in everyone if s.trainer]
     async with async_playwright() as p:
@@ -594,6 +598,7 @@ def table(r: dict) -> str:
             "students",
             f"{r['students']}: {r['tabs']} Chromium tabs + {r['protocol_students']} protocol students",
         ),
+        ("next drawing after an answer", "{:g}-{:g} s (protocol students)".format(*r["pause_s"])),
         (
             "pressed Train at once",
             f"{r['trainers']} ({r['epochs']} epochs each, 784-10-10, full batch); slots: {r['slots']}",
@@ -669,6 +674,16 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=30, help="epochs per training (default 30; see above)")
     ap.add_argument("--rounds", type=int, default=5, help="drawings per student (default 5)")
     ap.add_argument(
+        "--pause",
+        type=float,
+        nargs=2,
+        default=(1.0, 3.0),
+        metavar=("MIN", "MAX"),
+        help="a protocol student's seconds from an answer on the screen to its next drawing, at random "
+        "between the two (default 1 3: Clear and draw a digit, as a person does; 0.5 0.5 is the whole "
+        "class in step, drawing the instant the page is ready, which earlier runs of this test used)",
+    )
+    ap.add_argument(
         "--slots", type=int, default=0, help="DIGITNET_TRAINING_SLOTS for the server (default: the app's)"
     )
     ap.add_argument(
@@ -718,6 +733,7 @@ def main() -> None:
         "students": args.students,
         "epochs": args.epochs,
         "rounds": args.rounds,
+        "pause_s": list(args.pause),
         "browser_nice": args.browser_nice,
         "server_nice": args.server_nice,
         "load_average_at_start": wait_until_quiet(args.quiet_load, args.wait_quiet),

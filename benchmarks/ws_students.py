@@ -16,6 +16,7 @@ Used by load_test.py; nothing here is a test on its own.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import sys
 import time
@@ -160,6 +161,9 @@ class WsStudent:
     runs: int = 0
     progress_seen: float | None = None  # when a progress bar (a run training) last arrived
     headers: dict[str, str] | None = None  # sent with the WebSocket request (a cookie, as a browser would)
+    # seconds from an answer on the screen to the next drawing sent (Clear, then drawing a digit),
+    # drawn at random between the two, each student its own: a class is not in step
+    pause: tuple[float, float] = (0.5, 0.5)
     _ws: object = None
     _reader: asyncio.Task | None = None
     _auto: asyncio.Task | None = None
@@ -168,6 +172,11 @@ class WsStudent:
     _finished: asyncio.Event = field(default_factory=asyncio.Event)
     _auto_interval: float | None = None
     _texts: list[str] = field(default_factory=list)
+    _rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.number)  # the same pauses at every run of the test
+
     _states: bytes | None = None  # the widget states last sent (an auto-rerun carries them too)
 
     async def _send(self, msg: bytes, changes: str | None = None) -> None:
@@ -307,7 +316,7 @@ class WsStudent:
         await asyncio.wait_for(self._wait_prediction(lambda v: v is not None and not v.isdigit()), timeout)
         await self._painted()
         await asyncio.wait_for(self._finished.wait(), timeout)  # the page is drawn: now the person draws
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(self._rng.uniform(*self.pause))
         wall = time.monotonic()
         self._prediction = None
         await self._send(self.rec.draw[digit], "canvas")
