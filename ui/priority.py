@@ -35,11 +35,16 @@ _urgent = 0  # runs a person waits for, waiting for a slot
 _nested = threading.local()  # a run's nested fragments are part of it
 
 
+def _answering(now: float) -> set[int]:
+    """The pages whose stroke came less than STALE ago, its answer not drawn yet."""
+    return {p for p, t in _answers.items() if now - t < STALE}
+
+
 def answer_begins(page: int) -> None:
     """A stroke came (its callback): background runs give way until answer_ends."""
     now = time.monotonic()
     with _turns:
-        for gone in [p for p, t in _answers.items() if now - t >= STALE]:  # pages that left meanwhile
+        for gone in _answers.keys() - _answering(now):  # pages that left meanwhile
             del _answers[gone]
         _answers[page] = now
 
@@ -47,7 +52,7 @@ def answer_begins(page: int) -> None:
 def answering(page: int) -> bool:
     """Has this page's stroke come, its answer not drawn yet?"""
     with _turns:
-        return time.monotonic() - _answers.get(page, -STALE) < STALE
+        return page in _answering(time.monotonic())
 
 
 def answer_ends(page: int) -> None:
@@ -62,7 +67,7 @@ def _may_go(page: int, urgent: bool, give_up: float) -> bool:
     now = time.monotonic()
     if urgent or now >= give_up:
         return True
-    return _urgent == 0 and not any(p != page and now - t < STALE for p, t in _answers.items())
+    return _urgent == 0 and not _answering(now) - {page}
 
 
 @contextmanager

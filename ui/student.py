@@ -95,7 +95,11 @@ def views(s: state.Session, every: float | None) -> None:
 
 
 def _views_every(s: state.Session) -> float | None:
-    return training.weights_every(s) if (st.session_state.get("view") or VIEWS[0]) == VIEWS[0] else None
+    return training.weights_every(s) if _open_view() == VIEWS[0] else None
+
+
+def _open_view() -> str:
+    return st.session_state.get("view") or VIEWS[0]
 
 
 def _fragment(body, key: str, s: state.Session, *args, run_every: float | None = None, **kwargs) -> None:
@@ -131,7 +135,7 @@ def _stroke(undo_changed: bool) -> None:
     shows the drawing."""
     s = state.session()
     priority.answer_begins(id(s))
-    if (st.session_state.get("view") or VIEWS[0]) in DRAWING_VIEWS:
+    if _open_view() in DRAWING_VIEWS:
         s.views_due = next(_due)
     _rerun([ANSWER] + [CANVAS] * undo_changed)
 
