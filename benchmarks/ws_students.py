@@ -170,7 +170,7 @@ class WsStudent:
     _prediction: str | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _finished: asyncio.Event = field(default_factory=asyncio.Event)
-    _auto_interval: float | None = None
+    _timers: dict[str, float] = field(default_factory=dict)  # fragment id -> its run_every, as the page keeps them
     _texts: list[str] = field(default_factory=list)
     _rng: random.Random = field(init=False)
 
@@ -213,11 +213,12 @@ class WsStudent:
             msg = m.SerializeToString()
         await self._ws.send(msg)
 
-    def _auto_message(self) -> bytes:
+    def _auto_message(self, fragment_id: str) -> bytes:
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
         m = BackMsg()
         m.ParseFromString(self.rec.auto)
+        m.rerun_script.fragment_id = fragment_id
         if self._states is not None:
             m.rerun_script.widget_states.ParseFromString(self._states)
             m.rerun_script.query_string = self._query
@@ -280,9 +281,10 @@ class WsStudent:
                 elif which == "markdown":
                     self._note(el.markdown.body)
             elif kind == "auto_rerun":
-                self._auto_interval = m.auto_rerun.interval
+                self._timers[m.auto_rerun.fragment_id] = m.auto_rerun.interval
             elif kind == "stop_auto_rerun":
-                self._auto_interval = None
+                for fragment_id in m.stop_auto_rerun.fragment_ids:
+                    self._timers.pop(fragment_id, None)
             elif kind == "script_finished":
                 self._finished.set()
 
@@ -296,11 +298,21 @@ class WsStudent:
             self.train_ended = time.monotonic()
 
     async def _auto_rerun(self) -> None:
-        """What the page's timer does while the live panel has run_every set."""
+        """What the page's timers do: each fragment with run_every set (the live run, the
+        answer while a run trains, Look inside while a run trains) asks for its own rerun at
+        its own pace."""
+        due: dict[str, float] = {}
         while True:
-            await asyncio.sleep(self._auto_interval or 0.3)
-            if self._auto_interval and self._ws is not None:
-                await self._ws.send(self._auto_message())
+            await asyncio.sleep(0.02)
+            now = time.monotonic()
+            for fragment_id, interval in list(self._timers.items()):
+                if fragment_id not in due:
+                    due[fragment_id] = now + interval
+                elif now >= due[fragment_id] and self._ws is not None:
+                    due[fragment_id] = now + interval
+                    await self._ws.send(self._auto_message(fragment_id))
+            for fragment_id in set(due) - set(self._timers):
+                del due[fragment_id]
 
     async def _wait_prediction(self, ok) -> str:
         while not ok(self._prediction):
