@@ -60,7 +60,7 @@ from browser_support import (  # noqa: E402
     launch,
     percentile,
 )
-from load_test import cpu_split, record_messages, watch_board  # noqa: E402
+from load_test import cpu_split, record_messages, watch_board, watch_errors  # noqa: E402
 from ws_students import WsStudent  # noqa: E402
 
 from digitnet.store import FILE_NAME, Store  # noqa: E402
@@ -170,24 +170,7 @@ async def run(args, proxy: Nginx, instances: list[StreamlitServer], rec, out: di
         browser = await launch(p)
         board = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
         console: list[str] = []
-        # A failed request shows as a console line without its address: those are counted from
-        # the responses instead, less the two probes Streamlit's page makes under a page's own
-        # path (/class/_stcore/health and /host-config, answered 404, then asked at the root).
-        board.on(
-            "console",
-            lambda m: (
-                m.type == "error" and not m.text.startswith("Failed to load") and console.append(m.text)
-            ),
-        )
-        board.on(
-            "response",
-            lambda r: (
-                r.status >= 400
-                and not re.search(r"/class/_stcore/(health|host-config)$", r.url)
-                and console.append(f"{r.status} {r.url}")
-            ),
-        )
-        board.on("pageerror", lambda e: console.append(str(e)))
+        watch_errors(board, console)
         await board.goto(f"{proxy.url}/class", timeout=TIMEOUT * 1000)
         await board.get_by_text("No runs yet").wait_for(timeout=TIMEOUT * 1000)
         seen: dict = {}

@@ -41,6 +41,19 @@ class Recording:
         None  # "the answer is painted": the page then asks for the tab below (ui/after.py)
     )
 
+    def painted_in_view(self, in_view: bool) -> bytes:
+        """The "painted" report, saying whether the tab below is on the screen."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        m = BackMsg()
+        m.ParseFromString(self.painted)
+        for w in m.rerun_script.widget_states.widgets:
+            if w.WhichOneof("value") == "json_trigger_value" and "after_paint" in w.id:
+                w.json_trigger_value = re.sub(
+                    r'"in_view":\s*(true|false)', f'"in_view": {str(in_view).lower()}', w.json_trigger_value
+                )
+        return m.SerializeToString()
+
     def with_epochs(self, msg: bytes, epochs: int) -> bytes:
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
@@ -164,13 +177,16 @@ class WsStudent:
     # seconds from an answer on the screen to the next drawing sent (Clear, then drawing a digit),
     # drawn at random between the two, each student its own: a class is not in step
     pause: tuple[float, float] = (0.5, 0.5)
+    # whether the tab below the lesson is on this student's screen: on a laptop the lesson
+    # fills it, and the page redraws the tab after a drawing only once it is scrolled to
+    in_view: bool = True
     _ws: object = None
     _reader: asyncio.Task | None = None
     _auto: asyncio.Task | None = None
     _prediction: str | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _finished: asyncio.Event = field(default_factory=asyncio.Event)
-    _timers: dict[str, float] = field(default_factory=dict)  # fragment id -> its run_every, as the page keeps them
+    _timers: dict[str, float] = field(default_factory=dict)  # fragment id -> run_every, as the page has them
     _texts: list[str] = field(default_factory=list)
     _rng: random.Random = field(init=False)
 
@@ -241,13 +257,14 @@ class WsStudent:
         self._finished.clear()
         await self._send(self.rec.load)
         await asyncio.wait_for(self._wait_prediction(lambda v: v is not None), timeout)
-        await self._painted()
+        await self._painted(first=True)
         return time.monotonic() - t0
 
-    async def _painted(self) -> None:
-        """What the page does once it has painted the answer: ask for the tab below (ui/after.py)."""
-        if self.rec.painted is not None:
-            await self._send(self.rec.painted)
+    async def _painted(self, first: bool = False) -> None:
+        """What the page does once it has painted the answer: ask for the rest of the page
+        (its first run), or for the tab below if it is on the screen (ui/after.py)."""
+        if self.rec.painted is not None and (first or self.in_view):
+            await self._send(self.rec.painted_in_view(self.in_view))
 
     async def close(self) -> None:
         for task in (self._auto, self._reader):

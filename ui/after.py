@@ -1,40 +1,112 @@
-"""The answer first, the rest after: a stroke redraws the answer alone, and the tab below it
-(which shows the same drawing through the network's equations) is redrawn only once the
-browser has painted the answer. Sent in the same run, the tab's hundred-odd messages would
-be handled before the answer is painted (the page handles a burst of messages in one go),
-and the class would wait for the equations to see the digit (issue 17).
+"""The answer first, the rest after, and only where it can be seen. A stroke redraws the answer
+alone, and the tab below it (which shows the same drawing through the network's equations)
+is redrawn once the browser has painted the answer, and once the tab is on the screen. Sent
+in the same run, the tab's hundred-odd messages would be handled before the answer is
+painted (the page handles a burst of messages in one go), and the class would wait for the
+equations to see the digit. And on a laptop or a projector the lesson fills the screen: the
+tab is below it, where nobody reads it while drawing. Redrawn only when scrolled to, it costs
+the server nothing while it is out of sight, which with a class of 40 on one server is two
+thirds of what a drawing costs (issue 17).
 
 A tiny component of our own (Streamlit's components v2: a few lines of JavaScript in the
-page, no iframe) waits for the next paint, then reports back; its callback reruns the tab.
+page, no iframe) waits for the next paint, and if asked, for the tab to be on the screen,
+then reports back; its callback reruns the tab. It also reports when the tab comes into
+view or leaves it, so that Look inside is redrawn while a run trains only while it can be
+seen (ui/student.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import streamlit as st
 
 NAME = "digitnet.after_paint"
-# Two steps after the data arrives: requestAnimationFrame runs just before the next paint,
-# and a task queued from there runs after it. The same request is never reported twice
-# (the component is drawn again, with the same data, whenever its part of the page is).
-JS = """
+KEY = "after_paint"
+WATCHED = "st-key-views"  # the tab below: ui/student.py draws it in a container of this key
+MARGIN = 48  # px of the tab that must be on the screen for it to count as seen (not its edge)
+# Two steps after the data arrives: requestAnimationFrame runs just before the next paint, and
+# a task queued from there runs after it. The same request is never reported twice (the
+# component is drawn again, with the same data, whenever its part of the page is). A request
+# that must wait for the tab is held until a scroll or a resize brings the tab on the screen;
+# a newer drawing's request replaces it, and none (null) means the tab was redrawn meanwhile.
+# The page is looked up at each check, not observed: Streamlit may replace the tab's element.
+JS = f"""
 let reported = null;
-export default function ({ data, setTriggerValue }) {
-  if (data === null || data === undefined || data === reported) return;
-  reported = data;
-  requestAnimationFrame(() => setTimeout(() => setTriggerValue("painted", data), 0));
-}
+let pending = null;
+let shown = null;
+let report = null;
+let queued = false;
+
+function inView() {{
+  const tab = document.querySelector(".{WATCHED}");
+  if (!tab) return true;
+  const box = tab.getBoundingClientRect();
+  return box.top < window.innerHeight - {MARGIN} && box.bottom > {MARGIN};
+}}
+
+function check() {{
+  queued = false;
+  const now = inView();
+  if (now === shown && !(now && pending !== null)) return;
+  shown = now;
+  const due = now ? pending : null;
+  if (now) pending = null;
+  report({{ due, in_view: now }});
+}}
+
+function later() {{
+  if (!queued && report) {{
+    queued = true;
+    requestAnimationFrame(check);
+  }}
+}}
+
+export default function ({{ data, setTriggerValue }}) {{
+  if (!report) {{
+    document.addEventListener("scroll", later, {{ capture: true, passive: true }});
+    window.addEventListener("resize", later, {{ passive: true }});
+  }}
+  report = (value) => setTriggerValue("painted", value);
+  if (data === null || data === undefined) return;
+  if (data.due === null) {{
+    pending = null;
+    return;
+  }}
+  if (data.due === reported) return;
+  reported = data.due;
+  requestAnimationFrame(() =>
+    setTimeout(() => {{
+      shown = inView();
+      if (!data.wait || shown) report({{ due: data.due, in_view: shown }});
+      else pending = data.due;
+    }}, 0),
+  );
+}}
 """
 CSS = ".st-key-after_paint {display: none}"  # nothing to see, and no gap in the layout
 
 _mount = None
 
 
-def after_paint(due: int | None, then: Callable[[], None]) -> None:
-    """Call `then` (a callback: it may st.rerun a fragment) once the browser has painted
-    what was sent before this, if `due` is a number not reported before."""
+@dataclass(frozen=True)
+class Report:
+    due: int | None  # the request now painted (and in view if it had to wait), or None
+    in_view: bool  # whether the tab below is on the screen
+
+
+def after_paint(due: int | None, then: Callable[[Report], None], wait: bool = True) -> None:
+    """Call `then(report)` (a callback: it may st.rerun a fragment) once the browser has
+    painted what was sent before this, if `due` is a number not reported before, and, if
+    `wait`, once the tab below is on the screen; and whenever the tab comes into view or
+    leaves it (then with due None)."""
     global _mount
     if _mount is None:  # registered on first use: it needs the running server
         _mount = st.components.v2.component(NAME, js=JS, isolate_styles=False)
-    _mount(key="after_paint", data=due, on_painted_change=then)
+
+    def reported() -> None:
+        value = (st.session_state.get(KEY) or {}).get("painted") or {}
+        then(Report(value.get("due"), bool(value.get("in_view", True))))
+
+    _mount(key=KEY, data={"due": due, "wait": wait}, on_painted_change=reported)

@@ -27,6 +27,8 @@ CODE_ENV = "DIGITNET_TEACHER_CODE"
 COLOUR_BY = {"batch size": "batch", "optimiser": "optimiser"}
 OLD = {3600: "an hour", 6 * 3600: "6 hours", 24 * 3600: "a day", 7 * 24 * 3600: "a week"}
 TEACHER = "board_teacher"  # in st.session_state: this session gave the code
+ROWS_SHOWN = 25  # runs in view at once in the table (a class's runs at a time); more scroll inside it
+ROW_PX, HEADER_PX = 35, 38  # Streamlit's dataframe: a row's height, the header's and the borders'
 
 
 def teacher_code() -> str | None:
@@ -162,6 +164,7 @@ def _live() -> None:
         shown,
         hide_index=True,
         width="stretch",
+        height=HEADER_PX + ROW_PX * min(len(shown), ROWS_SHOWN),  # not 10 rows, as Streamlit's "auto" is
         key="board_table",
         on_select="rerun",
         selection_mode="single-row",

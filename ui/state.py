@@ -91,6 +91,7 @@ class Session:
     cleared: bool = False  # Clear or Undo pressed, the canvas has not sent its new drawing yet
     undo_on: bool = False  # whether Undo was last drawn pressable (there were strokes)
     views_due: int | None = None  # the tab below shows an older drawing: redraw it (ui/after.py)
+    views_in_view: bool = True  # the tab below is on the screen (the browser says, ui/after.py)
     first_run_done: bool = False  # the page has run once (that run leaves out the sidebar and the tab)
     whole: bool = False  # the page's runs draw all of it: the browser painted the first, or it ran again
     drawing: Preprocessed | None = None  # what the network is reading now

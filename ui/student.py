@@ -68,15 +68,19 @@ def reading(s: state.Session) -> None:
     shows an older drawing (or, after the page's first run, the sidebar and the tab)."""
     draw.prediction_panel(s)
     priority.answer_ends(id(s))
-    after.after_paint(s.views_due, then=_painted)
+    after.after_paint(s.views_due, then=_painted, wait=s.whole)
 
 
-def _painted() -> None:
+def _painted(report: after.Report) -> None:
+    """The answer is painted (and the tab below is on the screen), or the tab came into view
+    or left it."""
     s = state.session()
+    seen, s.views_in_view = s.views_in_view, report.in_view
     if not s.whole:
         s.whole = True
         st.rerun()  # the page's second run: all of it
-    _rerun(VIEWS_KEY)
+    if report.due is not None or (seen != report.in_view and _views_every(s, True) is not None):
+        _rerun(VIEWS_KEY)  # the new drawing; or Look inside's pace while a run trains changes
 
 
 def views(s: state.Session, every: float | None) -> None:
@@ -94,15 +98,19 @@ def views(s: state.Session, every: float | None) -> None:
                 show(s)
 
 
-def _views_every(s: state.Session) -> float | None:
-    return training.weights_every(s) if _open_view() == VIEWS[0] else None
+def _views_every(s: state.Session, in_view: bool | None = None) -> float | None:
+    """Look inside's pace: while a run trains, twice a second, if it is open and on the screen."""
+    seen = s.views_in_view if in_view is None else in_view
+    return training.weights_every(s) if _open_view() == VIEWS[0] and seen else None
 
 
 def _open_view() -> str:
     return st.session_state.get("view") or VIEWS[0]
 
 
-def _fragment(body, key: str, s: state.Session, *args, run_every: float | None = None, **kwargs) -> None:
+def _fragment(
+    body, key: str, s: state.Session, *args, run_every: float | None = None, box: str | None = None, **kwargs
+) -> None:
     """`body` as a fragment, alone in a container of the page's own, never inside another fragment.
 
     Under load the server starts a fragment's run before it has sent what the runs before it
@@ -119,7 +127,7 @@ def _fragment(body, key: str, s: state.Session, *args, run_every: float | None =
         with priority.turn(id(s), urgent=_waited_for(s, key)):  # with a class, whose turn (ui/priority.py)
             body(*args, **kwargs)
 
-    with st.container():
+    with st.container(key=box):
         st.fragment(in_turn, key=key, run_every=run_every)(s, *args, **kwargs)
 
 
@@ -196,6 +204,6 @@ def _page(s: state.Session) -> None:
     if data_slot is not None:
         training.dataset_status(data_slot)
     every = _views_every(s)
-    _fragment(views, VIEWS_KEY, s, every, run_every=every)
+    _fragment(views, VIEWS_KEY, s, every, run_every=every, box=after.WATCHED.removeprefix("st-key-"))
     s.first_run_done = True
     identity.remember()  # last: its hidden element leaves no gap above the page
