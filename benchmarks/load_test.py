@@ -61,6 +61,7 @@ import os
 import re
 import shutil
 import statistics
+import tempfile
 import sys
 import time
 from dataclasses import dataclass, field
@@ -781,9 +782,12 @@ def main() -> None:
         "load_average_at_start": wait_until_quiet(args.quiet_load, args.wait_quiet),
         "memory_mb": {},
     }
-    server = StreamlitServer(
-        APP, log=SERVER_LOG, env={"DIGITNET_TRAINING_SLOTS": str(args.slots)} if args.slots else None
-    )
+    # A store of its own: the board must list this class's runs, not those of earlier tests.
+    scratch = tempfile.TemporaryDirectory(prefix="digitnet_load_test_")
+    env = {"DIGITNET_DATA_DIR": scratch.name}
+    if args.slots:
+        env["DIGITNET_TRAINING_SLOTS"] = str(args.slots)
+    server = StreamlitServer(APP, log=SERVER_LOG, env=env)
     try:
         server.start(timeout=120)
         if args.server_nice and not all(
@@ -798,6 +802,7 @@ def main() -> None:
         result = asyncio.run(asyncio.wait_for(run(args, server, rec, out), timeout=args.deadline))
     finally:
         server.stop()
+        scratch.cleanup()
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
