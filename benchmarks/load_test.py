@@ -61,8 +61,8 @@ import os
 import re
 import shutil
 import statistics
-import tempfile
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
