@@ -229,6 +229,8 @@ def test_training_runs_in_its_own_process_at_a_lower_cpu_priority(small):
     assert wait_for(lambda: job.snapshot().history.steps > 0, timeout=15)
     assert job.worker_pid not in (None, os.getpid())
     assert os.getpriority(os.PRIO_PROCESS, job.worker_pid) == os.getpriority(os.PRIO_PROCESS, 0) + NICE
+    if hasattr(os, "SCHED_IDLE"):  # Linux: a page's thread takes a core from a training at once
+        assert os.sched_getscheduler(job.worker_pid) == os.SCHED_IDLE
     job.stop()
     assert job.join(JOINED)
 

@@ -22,7 +22,8 @@ from .keep import IDLE
 from .state import val_accuracy_text
 
 BOARD = 0  # the boards' place among the pages in ui/priority.py (a board never answers)
-REFRESH = 0.4  # seconds between redraws: live enough, and a read of the store only when something changed
+REFRESH = 1.0  # s between redraws: a run writes its progress once a second (ui/keep.py), and a
+# projector's browser redrawing two charts and the table more often only takes CPU from its computer
 CODE_ENV = "DIGITNET_TEACHER_CODE"
 COLOUR_BY = {"batch size": "batch", "optimiser": "optimiser"}
 OLD = {3600: "an hour", 6 * 3600: "6 hours", 24 * 3600: "a day", 7 * 24 * 3600: "a week"}

@@ -21,15 +21,31 @@ from .budget import limit_blas_threads
 from .protocol import PARAMS_EVERY, REPORT_EVERY, Done, Failed, Report, receive, send
 
 
-def main() -> None:
-    reports = os.fdopen(os.dup(1), "wb")  # the reports keep the real stdout...
-    os.dup2(2, 1)  # ...and anything else printed goes to stderr
-    nice = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    if nice and hasattr(os, "nice"):  # yield the CPU to the server (Unix)
+def yield_to_the_pages(nice: int) -> None:
+    """Train on the CPU the server's pages leave. Unix: a lower priority (nice). Linux also:
+    the idle scheduling class, so that a page's thread woken by a stroke takes a core from a
+    training at once, not after its share. With a class on one server, the pages' threads
+    wake a hundred times a second, each for a few milliseconds; among trainings that keep
+    both cores busy, waiting for a core made a drawing's answer take seconds (issue 17,
+    benchmarks/RESULTS.md)."""
+    if hasattr(os, "nice"):
         try:
             os.nice(nice)
         except OSError:
             pass
+    if hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError:
+            pass
+
+
+def main() -> None:
+    reports = os.fdopen(os.dup(1), "wb")  # the reports keep the real stdout...
+    os.dup2(2, 1)  # ...and anything else printed goes to stderr
+    nice = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    if nice:
+        yield_to_the_pages(nice)
     limit_blas_threads(1)  # one core per training
 
     job = receive(sys.stdin.buffer)
