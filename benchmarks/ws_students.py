@@ -186,6 +186,7 @@ class WsStudent:
     _prediction: str | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _finished: asyncio.Event = field(default_factory=asyncio.Event)
+    _whole: asyncio.Event = field(default_factory=asyncio.Event)  # the sidebar's Train has arrived
     _timers: dict[str, float] = field(default_factory=dict)  # fragment id -> run_every, as the page has them
     _texts: list[str] = field(default_factory=list)
     _rng: random.Random = field(init=False)
@@ -258,6 +259,10 @@ class WsStudent:
         await self._send(self.rec.load)
         await asyncio.wait_for(self._wait_prediction(lambda v: v is not None), timeout)
         await self._painted(first=True)
+        # As a person: Train can be pressed once it is on the screen. The page's first run
+        # leaves out the sidebar, which comes in the run the "painted" report asks for; a
+        # Train sent before it reached a page without the button and was lost (ui/after.py).
+        await asyncio.wait_for(self._whole.wait(), timeout)
         return time.monotonic() - t0
 
     async def _painted(self, first: bool = False) -> None:
@@ -287,6 +292,8 @@ class WsStudent:
                 if which == "metric" and el.metric.label == "Prediction":
                     self._prediction = el.metric.body
                     self._changed.set()
+                elif which == "button" and el.button.label == "Train":
+                    self._whole.set()
                 elif which == "exception":
                     self.exceptions += 1
                     self.failures.append(f"exception: {el.exception.message[:120]}")
