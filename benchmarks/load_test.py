@@ -248,6 +248,12 @@ async def drawing_rounds(s: Student, rounds: int) -> None:
         except Exception as e:  # a time-out: counted, and the student carries on
             s.draw_failures += 1
             s.console_errors.append(f"drawing round {r}: {type(e).__name__}: {str(e).splitlines()[0]}")
+            shot = Path(tempfile.gettempdir()) / f"digitnet_load_test_student{s.number}_round{r}.png"
+            try:  # what the page showed, for the report
+                await s.page.screenshot(path=str(shot), full_page=True, timeout=10_000)
+                s.console_errors[-1] += f" (screenshot: {shot})"
+            except Exception:
+                pass
 
 
 async def exceptions_on(s: Student) -> int:
