@@ -24,7 +24,7 @@ import streamlit as st
 
 NAME = "digitnet.after_paint"
 KEY = "after_paint"
-WATCHED = "st-key-views"  # the tab below: ui/student.py draws it in a container of this key
+TAB_KEY = "views"  # the tab below: ui/student.py draws it in a container of this key
 MARGIN = 48  # px of the tab that must be on the screen for it to count as seen (not its edge)
 # Two steps after the data arrives: requestAnimationFrame runs just before the next paint, and
 # a task queued from there runs after it. The same request is never reported twice (the
@@ -40,7 +40,7 @@ let report = null;
 let queued = false;
 
 function inView() {{
-  const tab = document.querySelector(".{WATCHED}");
+  const tab = document.querySelector(".st-key-{TAB_KEY}");
   if (!tab) return true;
   const box = tab.getBoundingClientRect();
   return box.top < window.innerHeight - {MARGIN} && box.bottom > {MARGIN};

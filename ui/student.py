@@ -79,7 +79,7 @@ def _painted(report: after.Report) -> None:
     if not s.whole:
         s.whole = True
         st.rerun()  # the page's second run: all of it
-    if report.due is not None or (seen != report.in_view and _views_every(s, True) is not None):
+    if report.due is not None or (seen != report.in_view and _inside_pace(s) is not None):
         _rerun(VIEWS_KEY)  # the new drawing; or Look inside's pace while a run trains changes
 
 
@@ -98,10 +98,14 @@ def views(s: state.Session, every: float | None) -> None:
                 show(s)
 
 
-def _views_every(s: state.Session, in_view: bool | None = None) -> float | None:
-    """Look inside's pace: while a run trains, twice a second, if it is open and on the screen."""
-    seen = s.views_in_view if in_view is None else in_view
-    return training.weights_every(s) if _open_view() == VIEWS[0] and seen else None
+def _views_every(s: state.Session) -> float | None:
+    """The tabs' pace: Look inside's while it is on the screen."""
+    return _inside_pace(s) if s.views_in_view else None
+
+
+def _inside_pace(s: state.Session) -> float | None:
+    """Look inside's pace: while a run trains, twice a second, if it is the open tab."""
+    return training.weights_every(s) if _open_view() == VIEWS[0] else None
 
 
 def _open_view() -> str:
@@ -204,6 +208,6 @@ def _page(s: state.Session) -> None:
     if data_slot is not None:
         training.dataset_status(data_slot)
     every = _views_every(s)
-    _fragment(views, VIEWS_KEY, s, every, run_every=every, box=after.WATCHED.removeprefix("st-key-"))
+    _fragment(views, VIEWS_KEY, s, every, run_every=every, box=after.TAB_KEY)
     s.first_run_done = True
     identity.remember()  # last: its hidden element leaves no gap above the page
