@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from digitnet.explain import Reading, read
 from digitnet.preprocess import Preprocessed, PreprocessError, from_bytes, from_canvas
@@ -65,12 +61,14 @@ NO_TOOLBAR = """<script>
 </script>"""
 
 
-def input_panel(s: Session, on_stroke: Callable[[bool], None] = lambda undo_changed: None) -> None:
-    """The canvas with Undo and Clear; leaves what the network should read in s.drawing
-    (the upload, in tools_panel, may replace it). After each new drawing from the canvas,
-    `on_stroke(undo_changed)` says what to redraw: s.drawing is then already new, and
-    undo_changed says whether the Undo button must change (it is off on an empty canvas)."""
+def input_panel(s: Session, on_stroke: Callable[[], None] = lambda: None) -> None:
+    """The canvas with Undo and Clear; leaves what the network should read in s.drawing:
+    the drawing, or the picture uploaded in tools_panel while it is the one being read.
+    `on_stroke()` is called back for each new drawing from the canvas (and for Clear)."""
     s.drawing = from_canvas(_canvas(s, on_stroke))
+    upload = st.session_state.get("upload_image")
+    if s.source == "upload" and upload is not None:
+        s.drawing = _uploaded(s, upload)
 
 
 def tools_panel(s: Session, on_pen: Callable[[], None] | None = None) -> None:
@@ -95,15 +93,11 @@ def tools_panel(s: Session, on_pen: Callable[[], None] | None = None) -> None:
         help="A photo or scan of one handwritten digit, dark on light paper or light on dark. "
         "It is cropped, scaled and centred the same way as a drawing.",
     )
-    if s.source == "upload" and upload is not None:
-        s.drawing = _uploaded(s, upload)
-        if s.drawing.has_ink:
-            st.caption(
-                "The network is reading your uploaded picture; draw on the canvas to go back to drawing."
-            )
+    if s.source == "upload" and upload is not None and _uploaded(s, upload).has_ink:
+        st.caption("The network is reading your uploaded picture; draw on the canvas to go back to drawing.")
 
 
-def _canvas(s: Session, on_stroke: Callable[[bool], None]) -> np.ndarray | None:
+def _canvas(s: Session, on_stroke: Callable[[], None]) -> np.ndarray | None:
     objects = s.canvas_start["objects"]
     try:
         # Imported here: in 0.13 the import registers the component with the
@@ -132,7 +126,6 @@ def _canvas(s: Session, on_stroke: Callable[[bool], None]) -> np.ndarray | None:
             f"The drawing canvas could not be loaded ({e}). You can still upload a picture of a digit."
         )
         rgba = None
-    s.undo_on = bool(objects)
     buttons = st.container(horizontal=True, gap="small")  # side by side on a phone too
     buttons.button(
         "Undo",
@@ -162,40 +155,28 @@ def _restart_canvas(objects: list) -> None:
     s.source, s.cleared = "canvas", True
 
 
-def _canvas_changed(on_stroke: Callable[[bool], None]) -> None:
-    """A stroke (or the drawing Clear and Undo loaded): read it here, so that only what
-    shows it need be drawn again, not the canvas."""
+def _canvas_changed(on_stroke: Callable[[], None]) -> None:
+    """A stroke (or the drawing Clear and Undo loaded): the canvas is what is read now.
+    (The fragment the canvas is in reruns and reads it; a callback only says what changed.)"""
     s = session()
     was_upload = s.source == "upload"
     s.source, s.cleared = "canvas", False
-    sent = st.session_state.get("canvas")
-    s.drawing = from_canvas(_image(sent))
-    _redraw(on_stroke, bool(_objects(s, sent)) != s.undo_on, was_upload)
+    _redraw(on_stroke, was_upload)
 
 
-def _redraw(on_stroke: Callable[[bool], None], undo_changed: bool, was_upload: bool) -> None:
-    """After a new drawing: what shows it (on_stroke); the whole page when an uploaded
-    picture was being read, so that the upload's note beside the pen goes."""
+def _redraw(on_stroke: Callable[[], None], was_upload: bool) -> None:
+    """After a new drawing: on_stroke; and the whole page when an uploaded picture was being
+    read, so that the upload's note beside the pen goes."""
+    on_stroke()
     if was_upload:
         st.rerun()
-    on_stroke(undo_changed)
 
 
-def _image(sent) -> np.ndarray | None:
-    """The RGBA pixels of what the canvas sent (a PNG data URL), as st_canvas's image_data."""
-    url = (((sent or {}).get("drawing") or {}).get("data")) or ""
-    try:
-        return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(";base64,", 1)[1]))))
-    except (IndexError, ValueError, binascii.Error, OSError):
-        return None  # no picture (yet): an empty canvas
-
-
-def _clear(on_stroke: Callable[[bool], None]) -> None:
+def _clear(on_stroke: Callable[[], None]) -> None:
     """An empty canvas, and the prompt in the answer at once."""
     was_upload = session().source == "upload"
     _restart_canvas([])
-    session().drawing = from_canvas(None)
-    _redraw(on_stroke, True, was_upload)
+    _redraw(on_stroke, was_upload)
 
 
 def _undo() -> None:

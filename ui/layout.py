@@ -19,10 +19,18 @@ MIN_WIDTH = {  # px, by container key (or key prefix)
     "confusion": 420,  # cells wide enough for four-digit counts
     "misread": 300,
 }
-LESSON = ("draw", "live", "teach", "tools")  # the lesson's parts, in the order a phone shows them
+LESSON = ("draw", "answer", "live", "teach", "tools")  # the lesson's parts, in the order a phone shows them
 WIDE = 600  # px of page width from which the answer stands beside the canvas, not below it
 
 _part = "[data-testid='stLayoutWrapper']:has(> .st-key-lesson_{0})"
+_PAIR = ", ".join(  # the pair's container and every box between it and its two parts
+    [
+        "[data-testid='stLayoutWrapper']:has(> .st-key-lesson_pair)",
+        ".st-key-lesson_pair",
+        ".st-key-lesson_pair :is([data-testid='stLayoutWrapper'], [data-testid='stVerticalBlock'])"
+        ":has(.st-key-lesson_draw):not(:has(> .st-key-lesson_draw))",
+    ]
+)
 CSS = (
     "".join(
         f"[data-testid='stLayoutWrapper']:has(> [class*='st-key-{key}']) {{min-width: min({px}px, 100%)}}"
@@ -35,10 +43,13 @@ CSS = (
     + "[data-testid='stMainBlockContainer'] {container-type: inline-size; container-name: page}"
     + f"@container page (min-width: {WIDE}px) {{"
     + ".st-key-lesson {display: grid; grid-template-columns: 280px minmax(0, 1fr); column-gap: 1rem;"
-    + " grid-template-areas: 'draw live' 'teach live' 'tools live'; grid-template-rows: auto auto 1fr;"
-    + " align-items: start}"
+    + " grid-template-areas: 'draw answer' 'draw live' 'teach live' 'tools live';"
+    + " grid-template-rows: auto auto auto 1fr; align-items: start}"
     + "".join(f"{_part.format(a)} {{grid-area: {a}}}" for a in LESSON)
     + "}"
+    # The drawing and its answer are one fragment (ui/student.py, drawing), in boxes of their
+    # own: without those boxes the two are the lesson's parts, in its grid or its column.
+    + f"{_PAIR} {{display: contents}}"
     + ".st-key-no_toolbar {display: none}"  # a script's container, nothing to see
     # notices in the answer and the run's slot: compact, so the lesson fits one screen
     + ":is(.st-key-run_status, .st-key-answer) [data-testid='stAlertContainer'] {padding: 0.5rem 0.75rem}"
@@ -98,9 +109,15 @@ def projector() -> bool:
 
 
 def lesson() -> tuple:
-    """The containers of the lesson: (draw, live, teach, tools), in the order a phone shows them."""
+    """The containers of the lesson, in the order a phone shows them: (pair, live, teach,
+    tools); the pair is for drawing(), the canvas and the answer."""
     grid = st.container(key="lesson", gap="medium")
-    return tuple(grid.container(key=f"lesson_{part}") for part in LESSON)
+    return tuple(grid.container(key=f"lesson_{part}") for part in ("pair", *LESSON[2:]))
+
+
+def drawing() -> tuple:
+    """In the lesson's pair: the containers of the canvas and of the answer."""
+    return tuple(st.container(key=f"lesson_{part}") for part in LESSON[:2])
 
 
 def row(*parts: str | int, gap: str = "large") -> list:

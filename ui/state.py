@@ -89,7 +89,6 @@ class Session:
     # what the canvas (re)loads: Clear and Undo set a new value (an "edit" count in it makes it new)
     canvas_start: dict = field(default_factory=lambda: {"objects": [], "edit": 0})
     cleared: bool = False  # Clear or Undo pressed, the canvas has not sent its new drawing yet
-    undo_on: bool = False  # whether Undo was last drawn pressable (there were strokes)
     views_due: int | None = None  # the tab below shows an older drawing: redraw it (ui/after.py)
     views_in_view: bool = True  # the tab below is on the screen (the browser says, ui/after.py)
     first_run_done: bool = False  # the page has run once (that run leaves out the sidebar and the tab)

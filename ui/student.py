@@ -39,7 +39,7 @@ VIEW_PAGES = (
     teach.my_digits_tab,
 )
 DRAWING_VIEWS = {"Look inside", "Step by step", "Why this answer"}  # what they show depends on the drawing
-CANVAS, LIVE, ANSWER, VIEWS_KEY = "draw", "live", "reading", "views"  # the page's fragments (_fragment)
+DRAW, LIVE, VIEWS_KEY = "draw", "live", "views"  # the page's fragments (_fragment)
 _due = itertools.count(1)  # numbers the tab's redraws asked for after a stroke
 CSS = (
     # less empty space above the title and at the sides, for a projector
@@ -62,13 +62,21 @@ def live(s: state.Session, every: float | None) -> None:
     training.training_panel(s)
 
 
-def reading(s: state.Session) -> None:
-    """The answer (a stroke redraws only this; while a run trains, it is redrawn twice a second,
-    read with the weights as they are now); then, once it is on the screen, the tab below if it
-    shows an older drawing (or, after the page's first run, the sidebar and the tab)."""
-    draw.prediction_panel(s)
-    priority.answer_ends(id(s))
-    after.after_paint(s.views_due, then=_painted, wait=s.whole)
+def drawing(s: state.Session) -> None:
+    """The canvas and the answer beside it, one fragment: a stroke reruns this alone, in one
+    run. (Two fragments, the answer rerun from the canvas's callback, cost the stroke a second
+    run: Streamlit announces a run before its callbacks, and the browser redrew the page for
+    each announcement, ~60 ms; issue 17, benchmarks/RESULTS.md.) While a run trains it is
+    redrawn twice a second, the answer read with the weights as they are now. Then, once the
+    answer is painted and the tab below is on the screen, that tab if it shows an older
+    drawing (or, after the page's first run, the sidebar and the tab)."""
+    canvas, answer = layout.drawing()
+    with canvas:
+        draw.input_panel(s, on_stroke=_stroke)
+    with answer:
+        draw.prediction_panel(s)
+        priority.answer_ends(id(s))
+        after.after_paint(s.views_due, then=_painted, wait=s.whole)
 
 
 def _painted(report: after.Report) -> None:
@@ -136,20 +144,19 @@ def _fragment(
 
 
 def _waited_for(s: state.Session, key: str) -> bool:
-    """Is a person waiting for this fragment's run: the canvas and the answer after a stroke,
+    """Is a person waiting for this fragment's run: the drawing's after a stroke or a click,
     not the timed redraws (the live run, the answer while a run trains) nor the tab below."""
-    return key == CANVAS or (key == ANSWER and priority.answering(id(s)))
+    return key == DRAW and (priority.answering(id(s)) or training.weights_every(s) is None)
 
 
-def _stroke(undo_changed: bool) -> None:
-    """A new drawing: the answer, and Undo if it must change; not the sidebar, the header,
-    Teach, nor the canvas itself. The open tab follows once the answer is painted, if it
-    shows the drawing."""
+def _stroke() -> None:
+    """A new drawing (its callback; the drawing's fragment reruns, not the sidebar, the
+    header nor Teach): its answer comes first; the open tab follows once the answer is
+    painted, if it shows the drawing."""
     s = state.session()
     priority.answer_begins(id(s))
     if _open_view() in DRAWING_VIEWS:
         s.views_due = next(_due)
-    _rerun([ANSWER] + [CANVAS] * undo_changed)
 
 
 def _rerun(keys: str | list[str]) -> None:
@@ -192,18 +199,17 @@ def _page(s: state.Session) -> None:
         "Then train your own in the sidebar and see it learn while you draw.",
     )
     # On a phone in this order; when wide, the answer and the live run beside the others.
-    # Four fragments, so that a stroke redraws the answer alone (issue 17: it shows sooner):
-    # the canvas, the answer, the live run beside it, and the tabs below.
-    drawing, answer, teaching, tools = layout.lesson()
-    with drawing:
-        _fragment(draw.input_panel, CANVAS, s, on_stroke=_stroke)
+    # Three fragments, so that a stroke redraws the drawing and its answer alone (issue 17:
+    # it shows sooner): the canvas with its answer, the live run, and the tabs below.
+    pair, running, teaching, tools = layout.lesson()
+    with pair:
+        _fragment(drawing, DRAW, s, run_every=training.weights_every(s))
     with tools:
-        draw.tools_panel(s, on_pen=lambda: _rerun(CANVAS))
+        draw.tools_panel(s, on_pen=lambda: _rerun(DRAW))
     with teaching:  # under the answer on a phone, under the canvas beside it when wide
         teach.teach_panel(s)
-    with answer:
+    with running:
         every = training.live_every(s)
-        _fragment(reading, ANSWER, s, run_every=training.weights_every(s))
         _fragment(live, LIVE, s, every, run_every=every)
     if data_slot is not None:
         training.dataset_status(data_slot)
