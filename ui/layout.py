@@ -42,7 +42,7 @@ CSS = (
     # training beside them, all on one projector screen.
     + "[data-testid='stMainBlockContainer'] {container-type: inline-size; container-name: page}"
     + f"@container page (min-width: {WIDE}px) {{"
-    + ".st-key-lesson {display: grid; grid-template-columns: 280px minmax(0, 1fr); column-gap: 1rem;"
+    + ".st-key-lesson {display: grid; grid-template-columns: 280px minmax(0, 1fr); gap: 0.5rem 1rem;"
     + " grid-template-areas: 'draw answer' 'draw live' 'teach live' 'tools live';"
     + " grid-template-rows: auto auto auto 1fr; align-items: start}"
     + "".join(f"{_part.format(a)} {{grid-area: {a}}}" for a in LESSON)
