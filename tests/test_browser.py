@@ -247,8 +247,9 @@ def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equati
         page.get_by_role(
             "tab", name="Test set"
         ).click()  # the confusion matrix wide enough for its four-digit counts
-        _expect()(page.get_by_text("Confusion matrix")).to_be_visible(timeout=TIMEOUT)
-        matrix = page.get_by_test_id("stVegaLiteChart").last.locator("svg.marks").bounding_box()
+        chart = page.locator(".st-key-confusion [data-testid='stVegaLiteChart'] svg.marks")
+        _expect()(chart).to_be_visible(timeout=TIMEOUT)  # the matrix's own chart, once drawn
+        matrix = chart.bounding_box()
         assert 400 <= matrix["width"] and matrix["x"] + matrix["width"] <= width, matrix
     finally:
         context.close()
