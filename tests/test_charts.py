@@ -101,3 +101,17 @@ def test_a_live_chart_carries_each_layers_rows_as_a_named_arrow_table(name):
         rows = layer["data"]["values"]
         keys = list(dict.fromkeys(k for row in rows for k in row))
         assert c["datasets"][f"layer{i}"].to_pylist() == [{k: row.get(k) for k in keys} for row in rows]
+
+
+def test_two_neighbouring_bars_about_as_tall_get_their_labels_a_line_apart():
+    """A 6 or a 7 at 22% and 17%: side by side, their labels ran into each other ("22%17%")
+    on a tablet's narrow chart. One stands a line above the other; apart, both sit on their bars."""
+    p = np.full(10, 0.61 / 8)
+    p[6], p[7] = 0.22, 0.17
+    labels = charts.probabilities(p)["layer"][1]
+    y = labels["encoding"]["y"]["field"]
+    at = {row["digit"]: row[y] for row in labels["data"]["values"] if row["label"]}
+    assert set(at) == {"6", "7"} and abs(at["6"] - at["7"]) >= charts.LABEL_LINE - 1e-9, at
+    p[6], p[7], p[2] = 0.22, 0.01, 0.17 + p[2] - 0.01  # the runner-up far from the answer
+    rows = charts.probabilities(p)["layer"][1]["data"]["values"]
+    assert all(row["label_at"] == row["probability"] for row in rows)

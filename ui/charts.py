@@ -157,6 +157,9 @@ def _top(values: Iterable[float | None]) -> float:
     return max((v for v in values if v is not None and not math.isnan(v)), default=-math.inf)
 
 
+LABEL_LINE = 0.12  # of the bars' 0-100% axis: a line of the labels' type on the smallest chart
+
+
 def probabilities(proba: np.ndarray | None, height: int = 290) -> dict:
     """The 10 softmax outputs as bars; the answer stands out; empty bars before a drawing."""
     p = [0.0] * 10 if proba is None else [float(v) for v in np.asarray(proba, dtype=float)]
@@ -168,9 +171,12 @@ def probabilities(proba: np.ndarray | None, height: int = 290) -> dict:
             "probability": v,
             "answer": d == top,
             "label": f"{v:.0%}" if d in (top, second) and v >= 0.005 else "",
+            "label_at": v,
         }
         for d, v in enumerate(p)
     ]
+    if abs(top - second) == 1 and p[top] - p[second] < LABEL_LINE:  # side by side, about as tall:
+        rows[second]["label_at"] = p[top] + LABEL_LINE  # one label a line above the other
     encoding = {
         "x": {
             "field": "digit",
@@ -200,7 +206,11 @@ def probabilities(proba: np.ndarray | None, height: int = 290) -> dict:
     }
     labels = {
         "mark": {"type": "text", "dy": -9, "fontSize": FONT - 1},
-        "encoding": {**encoding, "text": {"field": "label", "type": "nominal"}},
+        "encoding": {
+            **encoding,
+            "y": {**encoding["y"], "field": "label_at"},
+            "text": {"field": "label", "type": "nominal"},
+        },
     }
     return _chart(rows, height, layer=[bars, labels])
 
