@@ -228,7 +228,9 @@ def test_training_runs_in_its_own_process_at_a_lower_cpu_priority(small):
     job = make_job(long_config(lr=0.001), small, slots=Slots(1)).start()
     assert wait_for(lambda: job.snapshot().history.steps > 0, timeout=15)
     assert job.worker_pid not in (None, os.getpid())
-    assert os.getpriority(os.PRIO_PROCESS, job.worker_pid) == os.getpriority(os.PRIO_PROCESS, 0) + NICE
+    # 19 is the lowest priority there is: under `nice -n 10 pytest` the worker cannot go 10 lower
+    lower = min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICE)
+    assert os.getpriority(os.PRIO_PROCESS, job.worker_pid) == lower
     if hasattr(os, "SCHED_IDLE"):  # Linux: a page's thread takes a core from a training at once
         assert os.sched_getscheduler(job.worker_pid) == os.SCHED_IDLE
     job.stop()
