@@ -62,14 +62,21 @@ def live(s: state.Session, every: float | None) -> None:
     training.training_panel(s)
 
 
-def drawing(s: state.Session) -> None:
+def drawing(s: state.Session, every: float | None) -> None:
     """The canvas and the answer beside it, one fragment: a stroke reruns this alone, in one
-    run. (Two fragments, the answer rerun from the canvas's callback, cost the stroke a second
-    run: Streamlit announces a run before its callbacks, and the browser redrew the page for
-    each announcement, ~60 ms; issue 17, benchmarks/RESULTS.md.) While a run trains it is
+    run. (Two fragments, the answer rerun from the canvas's callback, made a stroke two runs:
+    Streamlit starts a run before its callbacks, so the callback's rerun ended one and began
+    another; with a class on one server, each a thread to start and a page to announce it to;
+    issue 17, benchmarks/RESULTS.md.) While a run trains it is
     redrawn twice a second, the answer read with the weights as they are now. Then, once the
     answer is painted and the tab below is on the screen, that tab if it shows an older
     drawing (or, after the page's first run, the sidebar and the tab)."""
+    if training.weights_every(s) != every:
+        # A run started or ended since the page was drawn, and the timers of that whole run
+        # may never have reached the browser: under load, a click on Clear or a stroke just
+        # after Train stopped the Train's run before it sent them (the live run then never
+        # showed its end). Redraw the whole page, with its timers.
+        st.rerun()
     canvas, answer = layout.drawing()
     with canvas:
         draw.input_panel(s, on_stroke=_stroke)
@@ -203,7 +210,8 @@ def _page(s: state.Session) -> None:
     # it shows sooner): the canvas with its answer, the live run, and the tabs below.
     pair, running, teaching, tools = layout.lesson()
     with pair:
-        _fragment(drawing, DRAW, s, run_every=training.weights_every(s))
+        every = training.weights_every(s)
+        _fragment(drawing, DRAW, s, every, run_every=every)
     with tools:
         draw.tools_panel(s, on_pen=lambda: _rerun(DRAW))
     with teaching:  # under the answer on a phone, under the canvas beside it when wide
