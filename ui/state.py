@@ -93,6 +93,8 @@ class Session:
     views_in_view: bool = True  # the tab below is on the screen (the browser says, ui/after.py)
     first_run_done: bool = False  # the page has run once (that run leaves out the sidebar and the tab)
     whole: bool = False  # the page's runs draw all of it: the browser painted the first, or it ran again
+    in_whole_run: bool = False  # a run of the whole page is under way (not a fragment's alone)
+    paces: tuple | None = None  # the fragments' timers the last whole run to its end set (ui/student.py)
     drawing: Preprocessed | None = None  # what the network is reading now
     upload_cache: tuple[str, object] | None = None  # (file id, Preprocessed or error sentence)
     evaluations: dict[int, Evaluation] = field(default_factory=dict)

@@ -62,7 +62,7 @@ def live(s: state.Session, every: float | None) -> None:
     training.training_panel(s)
 
 
-def drawing(s: state.Session, every: float | None) -> None:
+def drawing(s: state.Session) -> None:
     """The canvas and the answer beside it, one fragment: a stroke reruns this alone, in one
     run. (Two fragments, the answer rerun from the canvas's callback, made a stroke two runs:
     Streamlit starts a run before its callbacks, so the callback's rerun ended one and began
@@ -71,11 +71,11 @@ def drawing(s: state.Session, every: float | None) -> None:
     redrawn twice a second, the answer read with the weights as they are now. Then, once the
     answer is painted and the tab below is on the screen, that tab if it shows an older
     drawing (or, after the page's first run, the sidebar and the tab)."""
-    if training.weights_every(s) != every:
-        # A run started or ended since the page was drawn, and the timers of that whole run
-        # may never have reached the browser: under load, a click on Clear or a stroke just
-        # after Train stopped the Train's run before it sent them (the live run then never
-        # showed its end). Redraw the whole page, with its timers.
+    if not s.in_whole_run and _paces(s) != s.paces:
+        # A run started, began training or ended since the last whole run of the page sent
+        # its timers, or that run never got to the end: under load, a click on Clear or a
+        # stroke just after Train stopped the Train's run before it set the live run's timer,
+        # and the page never showed the run's end. The whole page, with its timers.
         st.rerun()
     canvas, answer = layout.drawing()
     with canvas:
@@ -84,6 +84,11 @@ def drawing(s: state.Session, every: float | None) -> None:
         draw.prediction_panel(s)
         priority.answer_ends(id(s))
         after.after_paint(s.views_due, then=_painted, wait=s.whole)
+
+
+def _paces(s: state.Session) -> tuple:
+    """What the fragments' timers depend on: the live run's pace and the weights' pace."""
+    return training.live_every(s), training.weights_every(s)
 
 
 def _painted(report: after.Report) -> None:
@@ -179,7 +184,11 @@ def page() -> None:
     resources.process_setup()
     s = state.session()
     with priority.foreground(id(s)):  # with a class, the runs a person waits for first (ui/priority.py)
-        _page(s)
+        s.in_whole_run = True
+        try:
+            _page(s)
+        finally:  # also when a newer run stops this one midway (st.rerun, a click)
+            s.in_whole_run = False
 
 
 def _page(s: state.Session) -> None:
@@ -209,19 +218,19 @@ def _page(s: state.Session) -> None:
     # Three fragments, so that a stroke redraws the drawing and its answer alone (issue 17:
     # it shows sooner): the canvas with its answer, the live run, and the tabs below.
     pair, running, teaching, tools = layout.lesson()
+    paces = _paces(s)
     with pair:
-        every = training.weights_every(s)
-        _fragment(drawing, DRAW, s, every, run_every=every)
+        _fragment(drawing, DRAW, s, run_every=paces[1])
     with tools:
         draw.tools_panel(s, on_pen=lambda: _rerun(DRAW))
     with teaching:  # under the answer on a phone, under the canvas beside it when wide
         teach.teach_panel(s)
     with running:
-        every = training.live_every(s)
-        _fragment(live, LIVE, s, every, run_every=every)
+        _fragment(live, LIVE, s, paces[0], run_every=paces[0])
     if data_slot is not None:
         training.dataset_status(data_slot)
     every = _views_every(s)
     _fragment(views, VIEWS_KEY, s, every, run_every=every, box=after.TAB_KEY)
     s.first_run_done = True
+    s.paces = paces  # this run got to its end: its timers go to the browser
     identity.remember()  # last: its hidden element leaves no gap above the page
