@@ -1,4 +1,4 @@
-"""The floor of this stack: a canvas, a Clear button and one metric, nothing else.
+r"""The floor of this stack: a canvas, a Clear button and one metric, nothing else.
 
 The same drawing -> 28x28 -> network -> "Prediction" path as the app, with none of the
 app's page around it. What `ui_latency.py` measures on this script is what Streamlit and

@@ -186,7 +186,7 @@ def test_a_stroke_redraws_the_answer_first_then_the_open_tab_once_it_is_on_the_s
                 runs[-1].append(text)
         answer = next(i for i, run in enumerate(runs) if "metric Prediction=1" in run)
         # One run answers the stroke: a second, asked for from the canvas's callback, ended
-        # the first before it drew anything, and the page redrew itself for each (~60 ms).
+        # the first before it drew anything (a run started, announced and stopped for nothing).
         assert answer == 0, runs
         inside = next(i for i, run in enumerate(runs) if any("units fire" in x for x in run))
         assert answer < inside, runs  # the tab came in a later run than the answer

@@ -66,11 +66,11 @@ def drawing(s: state.Session) -> None:
     """The canvas and the answer beside it, one fragment: a stroke reruns this alone, in one
     run. (Two fragments, the answer rerun from the canvas's callback, made a stroke two runs:
     Streamlit starts a run before its callbacks, so the callback's rerun ended one and began
-    another; with a class on one server, each a thread to start and a page to announce it to;
-    issue 17, benchmarks/RESULTS.md.) While a run trains it is
-    redrawn twice a second, the answer read with the weights as they are now. Then, once the
-    answer is painted and the tab below is on the screen, that tab if it shows an older
-    drawing (or, after the page's first run, the sidebar and the tab)."""
+    another; with a class on one server, each a thread to start and a page to announce it
+    to; issue 17, benchmarks/RESULTS.md.) While a run trains it is redrawn twice a second,
+    the answer read with the weights as they are now. Then, once the answer is painted and
+    the tab below is on the screen, that tab if it shows an older drawing (or, after the
+    page's first run, the sidebar and the tab)."""
     if not s.in_whole_run and _paces(s) != s.paces:
         # A run started, began training or ended since the last whole run of the page sent
         # its timers, or that run never got to the end: under load, a click on Clear or a
@@ -156,8 +156,9 @@ def _fragment(
 
 
 def _waited_for(s: state.Session, key: str) -> bool:
-    """Is a person waiting for this fragment's run: the drawing's after a stroke or a click,
-    not the timed redraws (the live run, the answer while a run trains) nor the tab below."""
+    """Is a person waiting for this fragment's run: the drawing's, after a stroke or a click;
+    not its timed redraws while a run trains (unless a stroke came), the live run's, nor the
+    tab's below."""
     return key == DRAW and (priority.answering(id(s)) or training.weights_every(s) is None)
 
 
