@@ -3,10 +3,16 @@ fields, turned into TrainConfig's values: one parser for both, with its limits."
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+
+from .network import N_CLASSES, N_INPUT
 
 MAX_HIDDEN = 4096  # units in a hidden layer: a 784 x 4096 layer is 13 MB of float32, still trainable here
 MAX_LAYERS = 4  # hidden layers
+# Weights and biases in all: 64 MB of float32, so that every model trained here fits a model
+# file (model_io.MAX_BYTES, 64 MiB) and loads back. Four layers of 4096 would be 214 MB.
+MAX_PARAMS = 16_000_000
 
 
 def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:
@@ -40,6 +46,13 @@ def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:
         )
     if len(sizes) > MAX_LAYERS:
         raise ValueError(f"At most {MAX_LAYERS} hidden layers (got {len(sizes)}).")
+    ends = (N_INPUT, *sizes, N_CLASSES)
+    n = sum(m * k + m for k, m in itertools.pairwise(ends))  # W is m x k, b is m x 1, for each layer
+    if n > MAX_PARAMS:
+        raise ValueError(
+            f"A {'-'.join(map(str, ends))} network has {n:,} weights and biases; a model file holds at "
+            f"most {MAX_PARAMS:,}, so it could not be saved and loaded again. Use fewer or smaller layers."
+        )
     return sizes
 
 

@@ -38,3 +38,26 @@ def test_parse_batch_size_quotes_little_and_names_a_huge_number():
     assert "whole number or 'all'" in str(refused.value) and len(str(refused.value)) < 200
     with pytest.raises(ValueError, match="a 5,000-digit number"):
         parse_batch_size("9" * 5000)
+
+
+def test_a_network_too_big_for_a_model_file_is_refused_and_the_largest_allowed_loads_back(tmp_path):
+    """Never a model that cannot be loaded: 784-4096-4096-10 trains, but its file (80 MB of
+    float32) is over what a model file may be, so it is refused before training, in a
+    sentence. The largest network allowed is saved and loaded back."""
+    import numpy as np
+
+    from digitnet.model_io import load, save
+    from digitnet.network import Network
+    from digitnet.settings import MAX_PARAMS
+
+    with pytest.raises(ValueError, match=r"784-4096-4096-10 network has 20,037,642 weights and biases"):
+        parse_hidden("4096,4096")
+    largest = parse_hidden("4096,3000")  # 15.5 million weights and biases: near the limit
+    net = Network.init((784, *largest, 10), seed=0)
+    assert sum(p.size for p in net.params.values()) <= MAX_PARAMS
+    rng = np.random.default_rng(0)  # trained weights compress little: as random as numbers get
+    net.params.update(
+        {k: rng.standard_normal(v.shape).astype(np.float32) * 0.01 for k, v in net.params.items()}
+    )
+    save(net, tmp_path / "largest.npz")
+    assert load(tmp_path / "largest.npz")[0].sizes == net.sizes
