@@ -61,3 +61,17 @@ def test_a_network_too_big_for_a_model_file_is_refused_and_the_largest_allowed_l
     )
     save(net, tmp_path / "largest.npz")
     assert load(tmp_path / "largest.npz")[0].sizes == net.sizes
+
+
+def test_every_model_it_lets_you_train_can_be_uploaded_back():
+    """The largest model file (model_io.MAX_BYTES) is within the server's upload limit: a
+    784-4096-10 model, 13 MB, was over the 10 MB that a download could not come back through."""
+    import tomllib
+    from pathlib import Path
+
+    from digitnet.model_io import MAX_BYTES
+    from digitnet.settings import MAX_PARAMS
+
+    config = tomllib.loads((Path(__file__).parent.parent / ".streamlit" / "config.toml").read_text())
+    limit = config["server"]["maxUploadSize"] * 2**20  # Streamlit's MB are MiB
+    assert 4 * MAX_PARAMS < MAX_BYTES <= limit

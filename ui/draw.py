@@ -9,6 +9,7 @@ import streamlit as st
 
 from digitnet.explain import Reading, read
 from digitnet.preprocess import Preprocessed, PreprocessError, from_bytes, from_canvas
+from digitnet.preprocess.upload import MAX_FILE_BYTES
 
 from . import charts, layout
 from .pictures import picture
@@ -89,6 +90,7 @@ def tools_panel(s: Session, on_pen: Callable[[], None] | None = None) -> None:
         "Or upload a picture of a digit",
         type=IMAGE_TYPES,
         key="upload_image",
+        max_upload_size=MAX_FILE_BYTES // 2**20,  # the browser refuses a larger one, before sending it
         on_change=_upload_changed,
         help="A photo or scan of one handwritten digit, dark on light paper or light on dark. "
         "It is cropped, scaled and centred the same way as a drawing.",
