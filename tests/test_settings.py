@@ -1,8 +1,17 @@
 """digitnet.settings: what a person types for a training."""
 
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-from digitnet.settings import batch_size_text, parse_batch_size, parse_hidden
+from digitnet.model_io import MAX_BYTES, load, save
+from digitnet.network import Network
+from digitnet.settings import MAX_PARAMS, batch_size_text, parse_batch_size, parse_hidden
+
+ROOT = Path(__file__).parent.parent
 
 
 def test_parse_hidden():
@@ -44,12 +53,6 @@ def test_a_network_too_big_for_a_model_file_is_refused_and_the_largest_allowed_l
     """Never a model that cannot be loaded: 784-4096-4096-10 trains, but its file (80 MB of
     float32) is over what a model file may be, so it is refused before training, in a
     sentence. The largest network allowed is saved and loaded back."""
-    import numpy as np
-
-    from digitnet.model_io import load, save
-    from digitnet.network import Network
-    from digitnet.settings import MAX_PARAMS
-
     with pytest.raises(ValueError, match=r"784-4096-4096-10 network has 20,037,642 weights and biases"):
         parse_hidden("4096,4096")
     largest = parse_hidden("4096,3000")  # 15.5 million weights and biases: near the limit
@@ -64,14 +67,11 @@ def test_a_network_too_big_for_a_model_file_is_refused_and_the_largest_allowed_l
 
 
 def test_every_model_it_lets_you_train_can_be_uploaded_back():
-    """The largest model file (model_io.MAX_BYTES) is within the server's upload limit: a
-    784-4096-10 model, 13 MB, was over the 10 MB that a download could not come back through."""
-    import tomllib
-    from pathlib import Path
-
-    from digitnet.model_io import MAX_BYTES
-    from digitnet.settings import MAX_PARAMS
-
-    config = tomllib.loads((Path(__file__).parent.parent / ".streamlit" / "config.toml").read_text())
+    """The largest model file (model_io.MAX_BYTES) is within the upload limits, the server's
+    and nginx's (deploy/nginx.conf): a 784-4096-10 model, 13 MB, was over the 10 MB limit, so
+    a model downloaded from the app could not be uploaded back."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     limit = config["server"]["maxUploadSize"] * 2**20  # Streamlit's MB are MiB
     assert 4 * MAX_PARAMS < MAX_BYTES <= limit
+    nginx = re.search(r"client_max_body_size (\d+)m;", (ROOT / "deploy" / "nginx.conf").read_text())
+    assert int(nginx[1]) * 2**20 > limit  # behind nginx too (a request is a little more than its file)
