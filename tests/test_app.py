@@ -283,6 +283,7 @@ def test_two_runs_can_be_compared_on_one_chart(app):
         ("ten", "whole numbers"),
         ("", "at least one"),
         ("2000", "too many"),
+        ("4096,4096", "could not be saved and loaded again"),
     ],
 )
 def test_bad_hidden_sizes_get_a_sentence_and_start_nothing(app, hidden, words):
