@@ -256,3 +256,20 @@ def test_a_job_on_shared_data_trains_in_its_worker(small):
     )
     assert job.start().join(30)
     assert job.snapshot().status == "finished" and job.net.accuracy(Xv.T, yv) > 0.5
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+def test_a_worker_killed_from_outside_is_a_sentence_in_the_log_not_a_traceback(small, caplog):
+    """The server stopping (or the system out of memory) kills the training process with a
+    signal: not a bug of ours, so the log says it in a line; the page says the run failed."""
+    import signal
+
+    job = make_job(long_config(lr=0.001), small, slots=Slots(1)).start()
+    assert wait_for(lambda: job.snapshot().history.steps > 0, timeout=15)
+    with caplog.at_level("WARNING", logger="digitnet.jobs.job"):
+        os.kill(job.worker_pid, signal.SIGTERM)
+        assert job.join(JOINED)
+    snap = job.snapshot()
+    assert snap.status == "failed" and "ended unexpectedly (exit code -15)" in snap.message
+    said = [r for r in caplog.records if "ended unexpectedly" in r.getMessage()]
+    assert said and all(r.exc_info is None for r in said), said

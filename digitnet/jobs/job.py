@@ -53,6 +53,11 @@ WAITING_STOPPED = "Stopped while waiting for a training slot ({why}); nothing wa
 FIRST_STEP_STOPPED = "Stopped before the first step ({why}); nothing was trained."
 
 
+class WorkerEnded(RuntimeError):
+    """The training process was ended by a signal (a negative exit code): the server
+    stopping with it, or the system out of memory. A sentence in the log, not a traceback."""
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What the page shows about a job, read at one instant."""
@@ -202,6 +207,9 @@ class TrainingJob:
         The slot is given back before the job says it is done."""
         try:
             status, message = self._wait_and_train()
+        except WorkerEnded as e:  # killed from outside (the server stopping, the OOM killer): no bug of ours
+            log.warning("training ended: %s", e)
+            status, message = "failed", f"Training failed: {e}"
         except Exception as e:  # a bug or out of memory: said on the page, logged in full, slot freed
             log.exception("training failed")
             status, message = "failed", f"Training failed: {e}"
@@ -264,8 +272,9 @@ class TrainingJob:
                     case Failed():
                         raise RuntimeError(message.sentence)
                     case None:
-                        raise RuntimeError(
-                            f"the training process ended unexpectedly (exit code {process.wait(1.0)})"
+                        code = process.wait(1.0)
+                        raise (WorkerEnded if code is not None and code < 0 else RuntimeError)(
+                            f"the training process ended unexpectedly (exit code {code})"
                         )
         finally:
             if ending is None:
