@@ -31,7 +31,8 @@ MARGIN = 48  # px of the tab that must be on the screen for it to count as seen 
 # component is drawn again, with the same data, whenever its part of the page is). A request
 # that must wait for the tab is held until a scroll or a resize brings the tab on the screen;
 # a newer drawing's request replaces it, and none (null) means the tab was redrawn meanwhile.
-# The page is looked up at each check, not observed: Streamlit may replace the tab's element.
+# The tab is looked up at each check (Streamlit may replace its element); the page's block is
+# watched for changes of size, which move the tab without a scroll.
 JS = f"""
 let reported = null;
 let pending = null;
@@ -63,12 +64,26 @@ function later() {{
   }}
 }}
 
+// The page also moves the tab without a scroll: its second run adds the sidebar and the
+// tab's content, and the lesson grows or shrinks while a run trains. Watch the page's size.
+let observed = null;
+let sizes = null;
+function watchLayout() {{
+  const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+  if (!main || main === observed || typeof ResizeObserver === "undefined") return;
+  observed = main;
+  if (!sizes) sizes = new ResizeObserver(later);
+  sizes.disconnect();
+  sizes.observe(main);
+}}
+
 export default function ({{ data, setTriggerValue }}) {{
   if (!report) {{
     document.addEventListener("scroll", later, {{ capture: true, passive: true }});
     window.addEventListener("resize", later, {{ passive: true }});
   }}
   report = (value) => setTriggerValue("painted", value);
+  watchLayout();
   if (data === null || data === undefined) return;
   if (data.due === null) {{
     pending = null;
