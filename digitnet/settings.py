@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from .network import N_CLASSES, N_INPUT
+from .network import layer_sizes
 
 MAX_HIDDEN = 4096  # units in a hidden layer: a 784 x 4096 layer is 13 MB of float32, still trainable here
 MAX_LAYERS = 4  # hidden layers
@@ -46,7 +46,7 @@ def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:
         )
     if len(sizes) > MAX_LAYERS:
         raise ValueError(f"At most {MAX_LAYERS} hidden layers (got {len(sizes)}).")
-    ends = (N_INPUT, *sizes, N_CLASSES)
+    ends = layer_sizes(sizes)
     n = sum(m * k + m for k, m in itertools.pairwise(ends))  # W is m x k, b is m x 1, for each layer
     if n > MAX_PARAMS:
         raise ValueError(
