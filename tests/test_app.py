@@ -383,23 +383,41 @@ def test_look_inside_and_the_test_set_show_the_model(app, mnist):
 
 
 def test_the_first_run_sends_the_canvas_and_the_answer_and_leaves_the_rest_for_after():
-    """Page ready (issue 17): the first run leaves out the sidebar's controls and Look inside,
+    """Page ready (issue 17): the first run leaves out the sidebar's controls, the charts
+    (their library is the page's largest), Teach, the pen and the upload, and Look inside,
     which a browser asks for once it has painted the canvas and the answer; any later run
     draws them. A note about the link shows in both runs."""
+    later = ["train", "pen_width", "upload_image", "teach", "teach_label"]
     at = AppTest.from_file(APP, default_timeout=30)
     at.query_params["epochs"] = "-1"
     at.run()
     no_problems(at)
     assert prediction(at) == "—" and at.get_by_key("clear") is not None  # the canvas's buttons
-    assert not at.latex
-    with pytest.raises(KeyError):
-        at.get_by_key("train")
+    assert not at.latex and not at.get("vega_lite_chart")
+    for key in later:
+        with pytest.raises(KeyError):
+            at.get_by_key(key)
     assert any("The link's epochs" in n for n in texts(at.warning))
     at.run()
-    assert len(at.latex) >= 6 and at.get_by_key("train") is not None
+    assert len(at.latex) >= 6 and len(at.get("vega_lite_chart")) == 3  # probabilities, loss, accuracy
+    assert all(at.get_by_key(key) is not None for key in later)
     assert any("The link's epochs" in n for n in texts(at.warning))
     at.run()
     assert not texts(at.warning)  # shown, and then gone
+
+
+def test_the_tab_below_is_drawn_only_while_it_is_on_the_screen(app):
+    """Out of sight (the browser says, ui/after.py) the open tab is a line, not its equations:
+    every run, a stroke's too, makes the browser render the whole page again (issue 17)."""
+    assert len(app.latex) >= 6
+    session(app).views_in_view = False
+    app.run()
+    no_problems(app)
+    assert not app.latex and "Drawn when you scroll here." in texts(app.caption)
+    assert prediction(app) == "—" and app.get_by_key("train") is not None  # the rest of the page is there
+    session(app).views_in_view = True
+    app.run()
+    assert len(app.latex) >= 6 and "Drawn when you scroll here." not in texts(app.caption)
 
 
 def test_look_inside_pictures_are_inline_not_media_files(app, mnist):

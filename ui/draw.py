@@ -237,6 +237,9 @@ def prediction_panel(s: Session) -> Reading:
             )
         st.caption(f"Read by {name}.", width="stretch")  # one line (CSS), so the row keeps its height
     with bars:
+        if not s.whole:  # the page's first run: the chart comes with the second (ui/student.py)
+            layout.frame(charts.BARS_HEIGHT)
+            return reading
         bars_chart = charts.probabilities(reading.proba, height=charts.BARS_HEIGHT)
         st.vega_lite_chart(charts.live(charts.for_screen(bars_chart, layout.projector())), width="stretch")
     return reading

@@ -120,6 +120,11 @@ def drawing() -> tuple:
     return tuple(st.container(key=f"lesson_{part}") for part in LESSON[:2])
 
 
+def frame(height: int) -> None:
+    """An empty box of a chart's height, where the chart comes later: nothing below moves."""
+    st.container(height=height, border=False)
+
+
 def row(*parts: str | int, gap: str = "large") -> list:
     """A container per part, side by side. A part is a key (it shares the row's width and
     goes below the others when the row is narrower than its MIN_WIDTH) or a fixed width

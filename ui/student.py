@@ -99,14 +99,19 @@ def _painted(report: after.Report) -> None:
     if not s.whole:
         s.whole = True
         st.rerun()  # the page's second run: all of it
-    if report.due is not None or (seen != report.in_view and _inside_pace(s) is not None):
-        _rerun(VIEWS_KEY)  # the new drawing; or Look inside's pace while a run trains changes
+    if report.due is not None or seen != report.in_view:
+        _rerun(VIEWS_KEY)  # the new drawing; or the tab came into view (drawn) or left it (emptied)
 
 
 def views(s: state.Session, every: float | None) -> None:
-    """The tabs below the lesson; only the open one is drawn, and on the page's first run
-    not even that (ui/after.py). Redrawn twice a second while Look inside is open and a run
-    trains."""
+    """The tabs below the lesson; only the open one is drawn, and only while it is on the
+    screen, not on the page's first run (ui/after.py). Redrawn twice a second while Look
+    inside is open and on the screen and a run trains.
+
+    Out of sight the open tab is empty. Every run of the page, a stroke's too, makes the
+    browser render the whole page again, and Look inside's equations were most of it: a
+    stroke's answer came ~15-20 ms later with them below the lesson, out of sight (issue 17,
+    benchmarks/RESULTS.md). Scrolled to, the tab is drawn in a run of its own."""
     if _views_every(s) != every:
         st.rerun()  # Look inside opened or closed while a run trains: the page sets the tabs' pace
     if s.whole:
@@ -115,7 +120,10 @@ def views(s: state.Session, every: float | None) -> None:
     for tab, show in zip(tabs, VIEW_PAGES, strict=True):
         if tab.open and s.whole:
             with tab:
-                show(s)
+                if s.views_in_view:
+                    show(s)
+                else:
+                    st.caption("Drawn when you scroll here.")
 
 
 def _views_every(s: state.Session) -> float | None:
@@ -195,8 +203,11 @@ def page() -> None:
 def _page(s: state.Session) -> None:
     st.html(f"<style>{CSS}</style>")
     # Page ready (issue 17): the page's first run sends the header, the canvas and the answer;
-    # the sidebar's controls and the open tab follow in a second run, which the browser asks
-    # for once it has painted the first (ui/after.py), or any later run draws.
+    # the sidebar's controls, the charts (empty frames of their size until then), Teach, the
+    # pen and the upload, and the open tab follow in a second run, which the browser asks for
+    # once it has painted the first (ui/after.py), or any later run draws. The browser loads
+    # each kind of element's code when it first meets one, and shows the first run once it has
+    # it all: the charts' library alone (0.8 MB) held the prompt back ~0.15-0.3 s.
     if s.first_run_done:
         s.whole = True
     else:
@@ -222,10 +233,11 @@ def _page(s: state.Session) -> None:
     paces = _paces(s)
     with pair:
         _fragment(drawing, DRAW, s, run_every=paces[1])
-    with tools:
-        draw.tools_panel(s, on_pen=lambda: _rerun(DRAW))
-    with teaching:  # under the answer on a phone, under the canvas beside it when wide
-        teach.teach_panel(s)
+    if s.whole:
+        with tools:
+            draw.tools_panel(s, on_pen=lambda: _rerun(DRAW))
+        with teaching:  # under the answer on a phone, under the canvas beside it when wide
+            teach.teach_panel(s)
     with running:
         _fragment(live, LIVE, s, paces[0], run_every=paces[0])
     if data_slot is not None:

@@ -296,13 +296,18 @@ def training_panel(s: Session) -> None:
             )
         else:
             _run_status(s, run, snap)
+    left, right = layout.row(
+        "loss_chart", "accuracy_chart", gap="small"
+    )  # side by side, or one above the other
+    if not s.whole:  # the page's first run: the charts come with the second (ui/student.py)
+        for box in (left, right):
+            with box:
+                layout.frame(charts.CURVES_HEIGHT)
+        return
     shown = next((r for r in reversed(s.runs) if r.snapshot and r.snapshot.history.steps), None)
     curves = shown.snapshot.history if shown else NO_CURVES
     epochs = shown.settings["epochs"] if shown else settings()["epochs"]
     loss, accuracy = charts.learning_curves(curves, epochs, height=charts.CURVES_HEIGHT)
-    left, right = layout.row(
-        "loss_chart", "accuracy_chart", gap="small"
-    )  # side by side, or one above the other
     left.vega_lite_chart(charts.live(charts.for_screen(loss, layout.projector())), width="stretch")
     right.vega_lite_chart(charts.live(charts.for_screen(accuracy, layout.projector())), width="stretch")
 
