@@ -60,12 +60,14 @@ PROBES = r"""
   window.addEventListener('pointerup', release, true);
   window.addEventListener('mouseup', release, true);
   window.addEventListener('touchend', release, true);
+  // textContent, not innerText: innerText lays the page out, and this runs after every change
+  // to the page (the probe's own cost was ~4 ms of each stroke's time, a devtools profile said)
   const predictionText = () => {
     for (const m of document.querySelectorAll('[data-testid=stMetric]')) {
       const l = m.querySelector('[data-testid=stMetricLabel]');
-      if (l && l.innerText.trim() === 'Prediction') {
+      if (l && l.textContent.trim() === 'Prediction') {
         const v = m.querySelector('[data-testid=stMetricValue]');
-        return v ? v.innerText.trim() : null;
+        return v ? v.textContent.trim() : null;
       }
     }
     return null;
