@@ -132,13 +132,13 @@ def main() -> None:
             set_learning_rate(page, lr)
             click_button(page, "train")
             wait_run_done(page, number)
-        page.get_by_role("tab", name="Compare runs").click()
+        page.get_by_role("radio", name="Compare runs").click()
         wait_for_app_run(page)
         table = page.get_by_test_id("stDataFrame").first
         expect(table).to_be_visible(timeout=30_000)
         chart = page.get_by_test_id("stVegaLiteChart").last
         expect(chart).to_be_visible(timeout=30_000)
-        _scroll_main_to(page, page.get_by_role("tab", name="Compare runs"))
+        _scroll_main_to(page, page.get_by_role("radio", name="Compare runs"))
         shoot("compare-runs.png")
 
         # 4. Look inside: the notes' 784-10-10 network (run 4: mini-batches of 128,
@@ -148,21 +148,21 @@ def main() -> None:
         set_number(page, "epochs", 5)
         click_button(page, "train")
         wait_run_done(page, 5)
-        page.get_by_role("tab", name="Look inside").click()
+        page.get_by_role("radio", name="Look inside").click()
         wait_for_app_run(page)
         expect(
             page.get_by_test_id("stMarkdown").filter(has_text="These are the notes' equations").first
         ).to_be_visible(timeout=30_000)
-        _scroll_main_to(page, page.get_by_role("tab", name="Look inside"))
+        _scroll_main_to(page, page.get_by_role("radio", name="Look inside"))
         shoot("look-inside.png")
 
         # 5. The test set, for the pretrained default model.
         click_button(page, "reset")
         wait_for_app_run(page)
-        page.get_by_role("tab", name="Test set").click()
+        page.get_by_role("radio", name="Test set").click()
         wait_for_app_run(page)
         expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy")).to_be_visible(timeout=60_000)
-        _scroll_main_to(page, page.get_by_role("tab", name="Test set"))
+        _scroll_main_to(page, page.get_by_role("radio", name="Test set"))
         shoot("test-set.png")
         ctx.close()
 

@@ -166,8 +166,8 @@ def test_a_stroke_redraws_the_answer_first_then_the_open_tab_once_it_is_on_the_s
         received = []  # (kind, delta path, text) of every message, in order
         page.on("websocket", lambda ws: ws.on("framereceived", lambda raw: received.append(_message(raw))))
         open_app(page, app_url, timeout=60_000)
-        expect(page.get_by_text("Draw a digit to see the numbers")).to_be_attached(timeout=TIMEOUT)
         tab = page.locator(".st-key-views")
+        expect(tab.get_by_text("Drawn when you scroll here.")).to_be_attached(timeout=TIMEOUT)
         assert tab.bounding_box()["y"] > 720 - 48, "the tab is on the screen: this test needs it below"
         received.clear()
         draw_digit(page, 1)
@@ -240,13 +240,13 @@ def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equati
             panel,
         )
         assert panel["x"] + panel["width"] <= width, panel
+        page.locator(".st-key-views").scroll_into_view_if_needed()  # drawn once on the screen
         _expect()(
             page.locator(".katex-display").first
-        ).to_be_attached()  # Look inside, open by default: no equation cut off
+        ).to_be_visible()  # Look inside, open by default: no equation cut off
         assert_equations_fit(page)
-        page.get_by_role(
-            "tab", name="Test set"
-        ).click()  # the confusion matrix wide enough for its four-digit counts
+        # the confusion matrix wide enough for its four-digit counts
+        page.get_by_role("radio", name="Test set").click()
         chart = page.locator(".st-key-confusion [data-testid='stVegaLiteChart'] svg.marks")
         _expect()(chart).to_be_visible(timeout=TIMEOUT)  # the matrix's own chart, once drawn
         matrix = chart.bounding_box()
@@ -275,11 +275,10 @@ def test_a_digit_drawn_by_touch_on_a_phone_is_read_and_fits_the_screen(browser, 
                 f"{box} is wider than the phone's screen"
             )
         # Look inside (open by default): every equation of the notes fits the width, none needs scrolling
+        page.locator(".st-key-views").scroll_into_view_if_needed()  # drawn once on the screen
         expect(page.locator(".katex-display").first).to_be_visible()
         assert_equations_fit(page)
-        page.get_by_role(
-            "tab", name="Test set"
-        ).click()  # the confusion matrix: all ten columns on the screen
+        page.get_by_role("radio", name="Test set").click()  # the confusion matrix: all ten columns shown
         expect(page.get_by_text("Confusion matrix")).to_be_visible(timeout=TIMEOUT)
         box = (
             page.get_by_test_id("stVegaLiteChart").last.locator("svg.marks").bounding_box()
@@ -524,31 +523,32 @@ def test_projector_mode_is_a_switch_kept_in_the_link_with_a_huge_answer_that_fit
 
 
 def test_look_inside_follows_the_weights_while_a_run_trains_where_it_can_be_seen(browser, app_url):
-    """Look inside (the open tab) during a run: the first layer's weight pictures change as the
-    network learns, under the heading of the run still training, while the tab is on the
-    screen. Below the lesson, out of sight, they wait: with a class, the server has better
-    to do than redraw what nobody sees (ui/after.py)."""
+    """Look inside (the open view) during a run: the first layer's weight pictures change as
+    the network learns, under the heading of the run still training, while the view is on the
+    screen. Below the lesson, out of sight, it is a line: with a class, the server has better
+    to do than redraw what nobody sees, and the browser than render it (ui/after.py)."""
     expect = _expect()
     context, page = _screen_page(browser, app_url, "projector 1280x720", "?epochs=1000&batch_size=128")
     try:
         page.draw(DIGITS[7])
         expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
-        weights = page.get_by_test_id("stTabs").locator("figure img")
-        expect(weights.first).to_be_attached(timeout=TIMEOUT)
+        view = page.locator(".st-key-views")
+        weights = view.locator("figure img")
         _press(page, "train")
         expect(page.get_by_text(re.compile(r"Run 1, still training")).first).to_be_attached(timeout=60_000)
         # Training, and the page redrawn whole for it: a run that starts (from waiting for its
-        # slot to training) redraws the whole page once, the tab below included.
+        # slot to training) redraws the whole page once, the view below included.
         _wait_for(lambda: (progress_value(page) or 0) > 0, "the run did not start", timeout=60)
         page.wait_for_timeout(1500)
+        expect(view.get_by_text("Drawn when you scroll here.")).to_be_attached()
+        assert weights.count() == 0, "drawn below the lesson, out of sight"
 
         def pictures():
             return weights.evaluate_all("els => els.map(e => e.src)")
 
+        view.scroll_into_view_if_needed()
+        expect(weights.first).to_be_attached(timeout=TIMEOUT)
         first = pictures()
-        page.wait_for_timeout(2000)  # four of Look inside's redraws, were it on the screen
-        assert pictures() == first, "redrawn below the lesson, out of sight"
-        weights.first.scroll_into_view_if_needed()
         _wait_for(lambda: pictures() != first, "the weight pictures did not change during the run")
         assert page.get_by_text(re.compile(r"Run 1, still training")).count() >= 1
         _stop(page, expect)
@@ -569,7 +569,7 @@ def test_compare_runs_shows_the_runs_that_differ_in_the_learning_rate(browser, a
             set_learning_rate(page, lr)
             _press(page, "train")
             expect(page.get_by_text(re.compile(rf"^Run {n}:")).first).to_be_visible(timeout=120_000)
-        page.get_by_role("tab", name="Compare runs").click()
+        page.get_by_role("radio", name="Compare runs").click()
         wait_for_app_run(page)
         chosen = page.locator(".st-key-compare")
         for n, lr in enumerate(("0.01", "0.1", "1", "10"), start=1):
