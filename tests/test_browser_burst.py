@@ -67,7 +67,8 @@ def test_a_burst_of_runs_while_training_leaves_a_page_that_answers(browser, held
     The page shows no error and still reads a drawing."""
     expect = _expect()
     url, hold, runs = held
-    context, page = _new_page(browser)
+    # tall enough for the canvas and Look inside at once: the view below redraws only on the screen
+    context, page = _new_page(browser, viewport={"width": 1400, "height": 1300})
     page.add_init_script(ERRORS)
     try:
         open_app(page, url + "/?epochs=1000&batch_size=128", timeout=60_000)
@@ -82,7 +83,7 @@ def test_a_burst_of_runs_while_training_leaves_a_page_that_answers(browser, held
             time.sleep(1.5)  # the timed redraws: the answer's, the live panel's, Look inside's
             draw(page, DIGITS[1])  # the answer (and the canvas's Undo)
             time.sleep(1.5)
-            page.get_by_role("radio", name="Compare runs").click()  # the tabs
+            page.get_by_role("radio", name="Compare runs").click()  # the views
             time.sleep(1.5)
         finally:
             hold.unlink()
