@@ -133,6 +133,7 @@ def main() -> None:
             click_button(page, "train")
             wait_run_done(page, number)
         page.get_by_role("radio", name="Compare runs").click()
+        _scroll_main_to(page, page.get_by_role("radio", name="Compare runs"))  # drawn once on the screen
         wait_for_app_run(page)
         table = page.get_by_test_id("stDataFrame").first
         expect(table).to_be_visible(timeout=30_000)
@@ -149,6 +150,7 @@ def main() -> None:
         click_button(page, "train")
         wait_run_done(page, 5)
         page.get_by_role("radio", name="Look inside").click()
+        _scroll_main_to(page, page.get_by_role("radio", name="Look inside"))  # drawn once on the screen
         wait_for_app_run(page)
         expect(
             page.get_by_test_id("stMarkdown").filter(has_text="These are the notes' equations").first
@@ -160,6 +162,7 @@ def main() -> None:
         click_button(page, "reset")
         wait_for_app_run(page)
         page.get_by_role("radio", name="Test set").click()
+        _scroll_main_to(page, page.get_by_role("radio", name="Test set"))  # drawn once on the screen
         wait_for_app_run(page)
         expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy")).to_be_visible(timeout=60_000)
         _scroll_main_to(page, page.get_by_role("radio", name="Test set"))
