@@ -1,18 +1,19 @@
 """The answer first, the rest after, and only where it can be seen. A stroke redraws the answer
-alone, and the tab below it (which shows the same drawing through the network's equations)
-is redrawn once the browser has painted the answer, and once the tab is on the screen. Sent
-in the same run, the tab's hundred-odd messages would be handled before the answer is
-painted (the page handles a burst of messages in one go), and the class would wait for the
-equations to see the digit. And on a laptop or a projector the lesson fills the screen: the
-tab is below it, where nobody reads it while drawing. Redrawn only when scrolled to, it costs
-the server nothing while it is out of sight, which with a class of 40 on one server is two
-thirds of what a drawing costs (issue 17).
+alone, and the view below it (Look inside shows the same drawing through the network's
+equations) is redrawn once the browser has painted the answer, and once the view is on the
+screen. Sent in the same run, the view's hundred-odd messages would be handled before the
+answer is painted (the page handles a burst of messages in one go), and the class would wait
+for the equations to see the digit. And on a laptop or a projector the lesson fills the
+screen: the view is below it, where nobody reads it while drawing. Drawn only when scrolled
+to, it costs the server nothing while it is out of sight, which with a class of 40 on one
+server is two thirds of what a drawing costs, and the browser nothing in each stroke's
+re-render of the page (issue 17).
 
 A tiny component of our own (Streamlit's components v2: a few lines of JavaScript in the
-page, no iframe) waits for the next paint, and if asked, for the tab to be on the screen,
-then reports back; its callback reruns the tab. It also reports when the tab comes into
-view or leaves it, so that Look inside is redrawn while a run trains only while it can be
-seen (ui/student.py).
+page, no iframe) waits for the next paint, and if asked, for the view to be on the screen,
+then reports back; its callback reruns the view. It also reports when the view comes into
+sight or leaves it, so that it is drawn, and Look inside redrawn while a run trains, only
+while it can be seen (ui/student.py).
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ import streamlit as st
 
 NAME = "digitnet.after_paint"
 KEY = "after_paint"
-TAB_KEY = "views"  # the tab below: ui/student.py draws it in a container of this key
-MARGIN = 48  # px of the tab that must be on the screen for it to count as seen (not its edge)
+VIEW_KEY = "views"  # the view below: ui/student.py draws it in a container of this key
+MARGIN = 48  # px of the view that must be on the screen for it to count as seen (not its edge)
 # Two steps after the data arrives: requestAnimationFrame runs just before the next paint, and
 # a task queued from there runs after it. The same request is never reported twice (the
 # component is drawn again, with the same data, whenever its part of the page is). A request
-# that must wait for the tab is held until a scroll or a resize brings the tab on the screen;
-# a newer drawing's request replaces it, and none (null) means the tab was redrawn meanwhile.
-# The tab is looked up at each check (Streamlit may replace its element); the page's block is
-# watched for changes of size, which move the tab without a scroll.
+# that must wait for the view is held until a scroll or a resize brings the view on the screen;
+# a newer drawing's request replaces it, and none (null) means the view was redrawn meanwhile.
+# The view is looked up at each check (Streamlit may replace its element); the page's block is
+# watched for changes of size, which move the view without a scroll.
 JS = f"""
 let reported = null;
 let pending = null;
@@ -41,9 +42,9 @@ let report = null;
 let queued = false;
 
 function inView() {{
-  const tab = document.querySelector(".st-key-{TAB_KEY}");
-  if (!tab) return true;
-  const box = tab.getBoundingClientRect();
+  const view = document.querySelector(".st-key-{VIEW_KEY}");
+  if (!view) return true;
+  const box = view.getBoundingClientRect();
   return box.top < window.innerHeight - {MARGIN} && box.bottom > {MARGIN};
 }}
 
@@ -64,8 +65,8 @@ function later() {{
   }}
 }}
 
-// The page also moves the tab without a scroll: its second run adds the sidebar and the
-// tab's content, and the lesson grows or shrinks while a run trains. Watch the page's size.
+// The page also moves the view without a scroll: its second run adds the sidebar and the
+// view's content, and the lesson grows or shrinks while a run trains. Watch the page's size.
 let observed = null;
 let sizes = null;
 function watchLayout() {{
@@ -108,13 +109,13 @@ _mount = None
 @dataclass(frozen=True)
 class Report:
     due: int | None  # the request now painted (and in view if it had to wait), or None
-    in_view: bool  # whether the tab below is on the screen
+    in_view: bool  # whether the view below is on the screen
 
 
 def after_paint(due: int | None, then: Callable[[Report], None], wait: bool = True) -> None:
     """Call `then(report)` (a callback: it may st.rerun a fragment) once the browser has
     painted what was sent before this, if `due` is a number not reported before, and, if
-    `wait`, once the tab below is on the screen; and whenever the tab comes into view or
+    `wait`, once the view below is on the screen; and whenever the view comes into sight or
     leaves it (then with due None)."""
     global _mount
     if _mount is None:  # registered on first use: it needs the running server

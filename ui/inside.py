@@ -91,7 +91,7 @@ def update_latex(L: int) -> str:
 
 def inside_tab(s: Session) -> None:
     """Redrawn twice a second while a run trains, so the class sees the first layer's weights
-    form (by the page's fragment of the tabs, ui/student.py: one of this tab's own would be a
+    form (by the page's fragment of the views, ui/student.py: one of this view's own would be a
     fragment inside another)."""
     net, name = s.live_net()
     reading = read(net, s.drawing or from_canvas(None))

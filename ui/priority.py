@@ -3,12 +3,12 @@
 Every page's run is a thread of the same process, and Python runs one thread at a time,
 switching between them every few milliseconds. Thirty students who draw at once would
 each get a thirtieth of it: all thirty answers would come together at the end, after the
-tabs and live charts that the other pages were redrawing meanwhile, and the thread that
+views and live charts that the other pages were redrawing meanwhile, and the thread that
 sends the finished runs to the browsers would wait its turn among them all. So:
 
 - at most SLOTS runs go at once, the others wait asleep (first come, first served);
 - a run a person waits for (an answer to a stroke, a click's page) takes the next free
-  slot before any background run (the tab below the answer, a live panel's or the
+  slot before any background run (the view below the answer, a live panel's or the
   board's redraw);
 - a background run also waits while another page's stroke is being read, and never
   longer than PATIENCE, after which it takes the next slot like any other.
@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-SLOTS = 2  # runs at once: one would let a slow one (the test set's tab) hold up every page
+SLOTS = 2  # runs at once: one would let a slow one (the test set's view) hold up every page
 PATIENCE = 0.5  # s a background run gives way to other pages' answers, at most
 STALE = 2.0  # s after which a stroke that never said its answer was drawn counts as drawn
 

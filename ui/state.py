@@ -89,9 +89,9 @@ class Session:
     # what the canvas (re)loads: Clear and Undo set a new value (an "edit" count in it makes it new)
     canvas_start: dict = field(default_factory=lambda: {"objects": [], "edit": 0})
     cleared: bool = False  # Clear or Undo pressed, the canvas has not sent its new drawing yet
-    views_due: int | None = None  # the tab below shows an older drawing: redraw it (ui/after.py)
-    views_in_view: bool = True  # the tab below is on the screen (the browser says, ui/after.py)
-    first_run_done: bool = False  # the page has run once (that run leaves out the sidebar and the tab)
+    views_due: int | None = None  # the view below shows an older drawing: redraw it (ui/after.py)
+    views_in_view: bool = True  # the view below is on the screen (the browser says, ui/after.py)
+    first_run_done: bool = False  # the page has run once (that run leaves out the sidebar and the view)
     whole: bool = False  # the page's runs draw all of it: the browser painted the first, or it ran again
     in_whole_run: bool = False  # a run of the whole page is under way (not a fragment's alone)
     paces: tuple | None = None  # the fragments' timers the last whole run to its end set (ui/student.py)

@@ -159,7 +159,7 @@ def step_tab(s: Session) -> None:
     if not stepping(s, L) or r is None:
         st.info(
             "Press **Step** in the sidebar (beside Train): the network takes one step of the notes' "
-            "gradient descent, W = W − α·dW, and stops. This tab then shows what that step did to your "
+            "gradient descent, W = W − α·dW, and stops. This view then shows what that step did to your "
             'drawing and to the weights. Press it again and again: "repeat until convergence", by hand.'
         )
         return

@@ -40,7 +40,7 @@ VIEW_PAGES = (
 )
 DRAWING_VIEWS = {"Look inside", "Step by step", "Why this answer"}  # what they show depends on the drawing
 DRAW, LIVE, VIEWS_KEY = "draw", "live", "views"  # the page's fragments (_fragment)
-_due = itertools.count(1)  # numbers the tab's redraws asked for after a stroke
+_due = itertools.count(1)  # numbers the view's redraws asked for after a stroke
 CSS = (
     # less empty space above the title and at the sides, for a projector
     "[data-testid='stMainBlockContainer'] {padding-top: 4rem}"  # just below the bar of pages
@@ -69,8 +69,8 @@ def drawing(s: state.Session) -> None:
     another; with a class on one server, each a thread to start and a page to announce it
     to; issue 17, benchmarks/RESULTS.md.) While a run trains it is redrawn twice a second,
     the answer read with the weights as they are now. Then, once the answer is painted and
-    the tab below is on the screen, that tab if it shows an older drawing (or, after the
-    page's first run, the sidebar and the tab)."""
+    the view below is on the screen, that view if it shows an older drawing (or, after the
+    page's first run, the sidebar and the view)."""
     if not s.in_whole_run and _paces(s) != s.paces:
         # A run started, began training or ended since the last whole run of the page sent
         # its timers, or that run never got to the end: under load, a click on Clear or a
@@ -92,7 +92,7 @@ def _paces(s: state.Session) -> tuple:
 
 
 def _painted(report: after.Report) -> None:
-    """The answer is painted (and the tab below is on the screen), or the tab came into view
+    """The answer is painted (and the view below is on the screen), or the view came into sight
     or left it."""
     s = state.session()
     seen, s.views_in_view = s.views_in_view, report.in_view
@@ -100,7 +100,7 @@ def _painted(report: after.Report) -> None:
         s.whole = True
         st.rerun()  # the page's second run: all of it
     if report.due is not None or seen != report.in_view:
-        _rerun(VIEWS_KEY)  # the new drawing; or the tab came into view (drawn) or left it (emptied)
+        _rerun(VIEWS_KEY)  # the new drawing; or the view came into sight (drawn) or left it (emptied)
 
 
 def views(s: state.Session, every: float | None) -> None:
@@ -136,12 +136,12 @@ def views(s: state.Session, every: float | None) -> None:
 
 
 def _views_every(s: state.Session) -> float | None:
-    """The tabs' pace: Look inside's while it is on the screen."""
+    """The views' pace: Look inside's while it is on the screen."""
     return _inside_pace(s) if s.views_in_view else None
 
 
 def _inside_pace(s: state.Session) -> float | None:
-    """Look inside's pace: while a run trains, twice a second, if it is the open tab."""
+    """Look inside's pace: while a run trains, twice a second, if it is the chosen view."""
     return training.weights_every(s) if _open_view() == VIEWS[0] else None
 
 
@@ -175,13 +175,13 @@ def _fragment(
 def _waited_for(s: state.Session, key: str) -> bool:
     """Is a person waiting for this fragment's run: the drawing's, after a stroke or a click;
     not its timed redraws while a run trains (unless a stroke came), the live run's, nor the
-    tab's below."""
+    view's below."""
     return key == DRAW and (priority.answering(id(s)) or training.weights_every(s) is None)
 
 
 def _stroke() -> None:
     """A new drawing (its callback; the drawing's fragment reruns, not the sidebar, the
-    header nor Teach): its answer comes first; the open tab follows once the answer is
+    header nor Teach): its answer comes first; the chosen view follows once the answer is
     painted, if it shows the drawing."""
     s = state.session()
     priority.answer_begins(id(s))
@@ -213,7 +213,7 @@ def _page(s: state.Session) -> None:
     st.html(f"<style>{CSS}</style>")
     # Page ready (issue 17): the page's first run sends the header, the canvas and the answer;
     # the sidebar's controls, the charts (empty frames of their size until then), Teach, the
-    # pen and the upload, and the open tab follow in a second run, which the browser asks for
+    # pen and the upload, and the chosen view follow in a second run, which the browser asks for
     # once it has painted the first (ui/after.py), or any later run draws. The browser loads
     # each kind of element's code when it first meets one, and shows the first run once it has
     # it all: the charts' library alone (0.8 MB) held the prompt back ~0.15-0.3 s.
@@ -237,7 +237,7 @@ def _page(s: state.Session) -> None:
     )
     # On a phone in this order; when wide, the answer and the live run beside the others.
     # Three fragments, so that a stroke redraws the drawing and its answer alone (issue 17:
-    # it shows sooner): the canvas with its answer, the live run, and the tabs below.
+    # it shows sooner): the canvas with its answer, the live run, and the views below.
     pair, running, teaching, tools = layout.lesson()
     paces = _paces(s)
     with pair:
@@ -252,7 +252,7 @@ def _page(s: state.Session) -> None:
     if data_slot is not None:
         training.dataset_status(data_slot)
     every = _views_every(s)
-    _fragment(views, VIEWS_KEY, s, every, run_every=every, box=after.TAB_KEY)
+    _fragment(views, VIEWS_KEY, s, every, run_every=every, box=after.VIEW_KEY)
     s.first_run_done = True
     s.paces = paces  # this run got to its end: its timers go to the browser
     identity.remember()  # last: its hidden element leaves no gap above the page

@@ -42,7 +42,7 @@ def teach_panel(s: Session) -> None:
         help=HELP["teach"],
         width="content",
     ):
-        st.rerun()  # the whole page, not only the live panel: the model's name, My digits, the tabs
+        st.rerun()  # the whole page, not only the live panel: the model's name, My digits, the views
     for notice in s.take_notices("teach"):
         getattr(st, notice.kind)(notice.text)
     lesson = learning().lesson

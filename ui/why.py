@@ -42,7 +42,7 @@ def why_tab(s: Session) -> None:
     pre = s.drawing
     if pre is None or not pre.has_ink:
         st.info(
-            "Draw a digit: this tab shows which of its pixels pushed the network towards its answer, and "
+            "Draw a digit: this view shows which of its pixels pushed the network towards its answer, and "
             "which "
             "against it — the gradient of the answer's score with respect to the 784 pixels."
         )
