@@ -132,14 +132,14 @@ def main() -> None:
             set_learning_rate(page, lr)
             click_button(page, "train")
             wait_run_done(page, number)
-        page.get_by_role("radio", name="Compare runs").click()
-        _scroll_main_to(page, page.get_by_role("radio", name="Compare runs"))  # drawn once on the screen
+        page.get_by_role("tab", name="Compare runs").click()
+        _scroll_main_to(page, page.get_by_role("tab", name="Compare runs"))  # drawn once on the screen
         wait_for_app_run(page)
         table = page.get_by_test_id("stDataFrame").first
         expect(table).to_be_visible(timeout=30_000)
         chart = page.get_by_test_id("stVegaLiteChart").last
         expect(chart).to_be_visible(timeout=30_000)
-        _scroll_main_to(page, page.get_by_role("radio", name="Compare runs"))
+        _scroll_main_to(page, page.get_by_role("tab", name="Compare runs"))
         shoot("compare-runs.png")
 
         # 4. Look inside: the notes' 784-10-10 network (run 4: mini-batches of 128,
@@ -149,23 +149,23 @@ def main() -> None:
         set_number(page, "epochs", 5)
         click_button(page, "train")
         wait_run_done(page, 5)
-        page.get_by_role("radio", name="Look inside").click()
-        _scroll_main_to(page, page.get_by_role("radio", name="Look inside"))  # drawn once on the screen
+        page.get_by_role("tab", name="Look inside").click()
+        _scroll_main_to(page, page.get_by_role("tab", name="Look inside"))  # drawn once on the screen
         wait_for_app_run(page)
         expect(
             page.get_by_test_id("stMarkdown").filter(has_text="These are the notes' equations").first
         ).to_be_visible(timeout=30_000)
-        _scroll_main_to(page, page.get_by_role("radio", name="Look inside"))
+        _scroll_main_to(page, page.get_by_role("tab", name="Look inside"))
         shoot("look-inside.png")
 
         # 5. The test set, for the pretrained default model.
         click_button(page, "reset")
         wait_for_app_run(page)
-        page.get_by_role("radio", name="Test set").click()
-        _scroll_main_to(page, page.get_by_role("radio", name="Test set"))  # drawn once on the screen
+        page.get_by_role("tab", name="Test set").click()
+        _scroll_main_to(page, page.get_by_role("tab", name="Test set"))  # drawn once on the screen
         wait_for_app_run(page)
         expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy")).to_be_visible(timeout=60_000)
-        _scroll_main_to(page, page.get_by_role("radio", name="Test set"))
+        _scroll_main_to(page, page.get_by_role("tab", name="Test set"))
         shoot("test-set.png")
         ctx.close()
 

@@ -246,7 +246,7 @@ def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equati
         ).to_be_visible()  # Look inside, open by default: no equation cut off
         assert_equations_fit(page)
         # the confusion matrix wide enough for its four-digit counts
-        page.get_by_role("radio", name="Test set").click()
+        page.get_by_role("tab", name="Test set").click()
         chart = page.locator(".st-key-confusion [data-testid='stVegaLiteChart'] svg.marks")
         _expect()(chart).to_be_visible(timeout=TIMEOUT)  # the matrix's own chart, once drawn
         matrix = chart.bounding_box()
@@ -278,7 +278,7 @@ def test_a_digit_drawn_by_touch_on_a_phone_is_read_and_fits_the_screen(browser, 
         page.locator(".st-key-views").scroll_into_view_if_needed()  # drawn once on the screen
         expect(page.locator(".katex-display").first).to_be_visible()
         assert_equations_fit(page)
-        page.get_by_role("radio", name="Test set").click()  # the confusion matrix: all ten columns shown
+        page.get_by_role("tab", name="Test set").click()  # the confusion matrix: all ten columns shown
         expect(page.get_by_text("Confusion matrix")).to_be_visible(timeout=TIMEOUT)
         box = (
             page.get_by_test_id("stVegaLiteChart").last.locator("svg.marks").bounding_box()
@@ -568,7 +568,7 @@ def test_compare_runs_shows_the_runs_that_differ_in_the_learning_rate(browser, a
             set_learning_rate(page, lr)
             _press(page, "train")
             expect(page.get_by_text(re.compile(rf"^Run {n}:")).first).to_be_visible(timeout=120_000)
-        page.get_by_role("radio", name="Compare runs").click()
+        page.get_by_role("tab", name="Compare runs").click()
         wait_for_app_run(page)
         chosen = page.locator(".st-key-compare")
         for n, lr in enumerate(("0.01", "0.1", "1", "10"), start=1):

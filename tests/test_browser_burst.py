@@ -83,7 +83,7 @@ def test_a_burst_of_runs_while_training_leaves_a_page_that_answers(browser, held
             time.sleep(1.5)  # the timed redraws: the answer's, the live panel's, Look inside's
             draw(page, DIGITS[1])  # the answer (and the canvas's Undo)
             time.sleep(1.5)
-            page.get_by_role("radio", name="Compare runs").click()  # the views
+            page.get_by_role("tab", name="Compare runs").click()  # the views
             time.sleep(1.5)
         finally:
             hold.unlink()

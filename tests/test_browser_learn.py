@@ -27,10 +27,10 @@ def test_teaching_a_drawing_as_another_digit_makes_it_read_so(page):  # noqa: F8
     expect(
         page.get_by_text(re.compile(r"MNIST validation accuracy \d+\.\d\d% → \d+\.\d\d%")).first
     ).to_be_visible()
-    page.get_by_role("radio", name="My digits").click()  # the drawing joined My digits, read as taught
+    page.get_by_role("tab", name="My digits").click()  # the drawing joined My digits, read as taught
     page.locator(".st-key-views").scroll_into_view_if_needed()  # drawn once on the screen
     expect(page.get_by_text("a 7, read 7 ✓")).to_be_visible(timeout=TIMEOUT)
-    page.get_by_role("radio", name="Why this answer").click()  # the gradient for the answer and the runner-up
+    page.get_by_role("tab", name="Why this answer").click()  # the gradient for the answer and the runner-up
     page.locator(".st-key-views").scroll_into_view_if_needed()  # drawn once on the screen
     expect(page.get_by_role("heading", name="Why a 7")).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_role("heading", name=re.compile(r"^What would make it a \d$"))).to_be_visible()
@@ -56,7 +56,7 @@ def test_step_takes_one_step_and_its_numbers_change(page):  # noqa: F811
     second = _step_line(page)
     numbers = [re.findall(r"\d+\.\d+", line) for line in (first, second)]
     assert numbers[0] != numbers[1] and len(numbers[1]) >= 4, (first, second)  # loss and P before -> after
-    page.get_by_role("radio", name="Step by step").click()
+    page.get_by_role("tab", name="Step by step").click()
     page.locator(".st-key-views").scroll_into_view_if_needed()  # drawn once on the screen
     expect(page.get_by_text("The update rule, with numbers").first).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_text(re.compile(r"Run \d+ — Step 2")).first).to_be_visible()

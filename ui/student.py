@@ -104,35 +104,26 @@ def _painted(report: after.Report) -> None:
 
 
 def views(s: state.Session, every: float | None) -> None:
-    """The views below the lesson, one at a time: only the chosen one is drawn, and only while
-    it is on the screen, not on the page's first run (ui/after.py). Redrawn twice a second
-    while Look inside is chosen and on the screen and a run trains.
+    """The tabs below the lesson; only the open one is drawn, and only while it is on the
+    screen, not on the page's first run (ui/after.py). Redrawn twice a second while Look
+    inside is open and on the screen and a run trains.
 
-    Every run of the page, a stroke's too, makes the browser render the whole page again, so
-    what is below the lesson costs each stroke's answer time (issue 17, benchmarks/RESULTS.md):
-    out of sight the view is a line, not Look inside's equations (~10 ms of each stroke), and
-    the views are a segmented control, not st.tabs, whose every render walks its panel looking
-    for something to focus (~13 ms more). Scrolled to, the view is drawn in a run of its own."""
+    Out of sight the open tab is a line. Every run of the page, a stroke's too, makes the
+    browser render the whole page again, and Look inside's equations were the largest part
+    of it (~10 ms of each stroke below the lesson, out of sight; issue 17,
+    benchmarks/RESULTS.md). Scrolled to, the tab is drawn in a run of its own."""
     if _views_every(s) != every:
-        st.rerun()  # Look inside chosen or left while a run trains: the page sets the views' pace
+        st.rerun()  # Look inside opened or left while a run trains: the page sets the tabs' pace
     if s.whole:
         s.views_due = None
-    view = st.segmented_control(
-        "View",
-        VIEWS,
-        key="view",
-        default=VIEWS[0],
-        required=True,
-        label_visibility="collapsed",
-        bind="query-params",
-    )
-    if s.whole:
-        show = VIEW_PAGES[VIEWS.index(view)]
-        with st.container(key="view_body"):
-            if s.views_in_view:
-                show(s)
-            else:
-                st.caption("Drawn when you scroll here.")
+    tabs = st.tabs(VIEWS, key="view", on_change="rerun", bind="query-params")
+    for tab, show in zip(tabs, VIEW_PAGES, strict=True):
+        if tab.open and s.whole:
+            with tab:
+                if s.views_in_view:
+                    show(s)
+                else:
+                    st.caption("Drawn when you scroll here.")
 
 
 def _views_every(s: state.Session) -> float | None:
