@@ -550,6 +550,13 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
             "trainings_queued": sum(s.waited for s in trainers),
             "max_ahead_seen": max((s.max_ahead for s in trainers if s.max_ahead is not None), default=None),
             "training_outcomes": [s.outcome for s in trainers],
+            # each unanswered drawing with the protocol student's last messages (ws_students.py)
+            "stalls": [{"student": b.number, **stall} for b in bots for stall in b.stalls],
+            "stuck_trainers": [
+                {"student": b.number, "messages": list(b.heard)}
+                for b in bots
+                if b.trainer and not (b.outcome or "").startswith("Run")
+            ],
             "training_seconds": [
                 round(s.train_ended - s.train_clicked, 1) for s in trainers if s.train_ended
             ],

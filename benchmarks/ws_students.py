@@ -16,6 +16,7 @@ Used by load_test.py; nothing here is a test on its own.
 from __future__ import annotations
 
 import asyncio
+import collections
 import random
 import re
 import sys
@@ -189,6 +190,10 @@ class WsStudent:
     _whole: asyncio.Event = field(default_factory=asyncio.Event)  # the sidebar's Train has arrived
     _timers: dict[str, float] = field(default_factory=dict)  # fragment id -> run_every, as the page has them
     _texts: list[str] = field(default_factory=list)
+    # the last messages both ways, (seconds, "in"/"out", what), and a copy of them for each
+    # drawing that got no answer in time: which run was lost, when the test says one was
+    heard: collections.deque = field(default_factory=lambda: collections.deque(maxlen=40))
+    stalls: list[dict] = field(default_factory=list)
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -219,6 +224,7 @@ class WsStudent:
                     sent.widgets.add().CopyFrom(current[w.id])
                 # else: a value this student never set (the recording tab's drawing): left out
             m.rerun_script.widget_states.CopyFrom(sent)
+            self._log("out", f"rerun {m.rerun_script.fragment_id or 'whole'} {changes or ''}".strip())
             for w in sent.widgets:
                 if w.WhichOneof("value") not in TRIGGERS:
                     current[w.id] = w
@@ -286,9 +292,15 @@ class WsStudent:
             m = ForwardMsg()
             m.ParseFromString(raw)
             kind = m.WhichOneof("type")
+            if kind == "new_session":
+                self._log("in", f"run {','.join(m.metadata.run.fragment_ids) or 'whole'}")
+            elif kind in ("script_finished", "auto_rerun", "stop_auto_rerun"):
+                self._log("in", f"{kind} {str(getattr(m, kind)).strip()[:60]}")
             if kind == "delta" and m.delta.WhichOneof("type") == "new_element":
                 el = m.delta.new_element
                 which = el.WhichOneof("type")
+                if which == "metric":
+                    self._log("in", f"metric {el.metric.label}={el.metric.body}")
                 if which == "metric" and el.metric.label == "Prediction":
                     self._prediction = el.metric.body
                     self._changed.set()
@@ -312,6 +324,9 @@ class WsStudent:
             elif kind == "script_finished":
                 self._finished.set()
 
+    def _log(self, way: str, what: str) -> None:
+        self.heard.append((round(time.monotonic(), 3), way, what))
+
     def _note(self, text: str) -> None:
         m = re.search(r"Waiting for a free training slot: (\d+) ahead", text)
         if m:
@@ -334,6 +349,7 @@ class WsStudent:
                     due[fragment_id] = now + interval
                 elif now >= due[fragment_id] and self._ws is not None:
                     due[fragment_id] = now + interval
+                    self._log("out", f"timer {fragment_id}")
                     await self._ws.send(self._auto_message(fragment_id))
             for fragment_id in set(due) - set(self._timers):
                 del due[fragment_id]
@@ -379,6 +395,7 @@ class WsStudent:
                 await self.draw(DRAW_DIGITS[(self.number + r) % len(DRAW_DIGITS)])
             except Exception as e:
                 self.failures.append(f"drawing round {r}: {type(e).__name__}")
+                self.stalls.append({"round": r, "messages": list(self.heard)})
 
 
 assert set(DRAW_DIGITS) <= set(DIGITS)
