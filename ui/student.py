@@ -114,13 +114,6 @@ def views(s: state.Session, every: float | None) -> None:
     benchmarks/RESULTS.md). Scrolled to, the tab is drawn in a run of its own."""
     if _views_every(s) != every:
         st.rerun()  # Look inside opened or left while a run trains: the page sets the tabs' pace
-    if not s.in_whole_run and priority.answering(id(s)):
-        # A stroke's or a Clear's answer is owed, and this run came instead of the drawing's:
-        # Streamlit merges messages that come close together (the after-paint report, then a
-        # Clear), and the report's callback asks for this fragment alone, which replaces the
-        # drawing's run. Without this the page kept its old answer (the load test's protocol
-        # students: 2 drawings of 200 waited 90 s; their last messages, benchmarks/RESULTS.md).
-        st.rerun()
     if s.whole:
         s.views_due = None
     tabs = st.tabs(VIEWS, key="view", on_change="rerun", bind="query-params")
