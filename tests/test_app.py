@@ -420,6 +420,38 @@ def test_the_tab_below_is_drawn_only_while_it_is_on_the_screen(app):
     assert len(app.latex) >= 6 and "Drawn when you scroll here." not in texts(app.caption)
 
 
+def test_a_report_that_comes_with_a_stroke_keeps_the_strokes_answer(monkeypatch):
+    """Under load Streamlit merges the after-paint report with a Clear or a stroke that comes
+    right after it into one run: the canvas's and Clear's callbacks run, then the report's.
+    Its rerun of the view alone (a keyed rerun) would replace the drawing's run, and the
+    answer never came (issue 17). With a stroke owed, the drawing's fragment reruns too,
+    first; without one, the view alone."""
+    import streamlit as st
+
+    from ui import after, priority, state, student
+
+    s = state.Session(model=None, whole=True, views_in_view=True)
+    monkeypatch.setattr(state, "session", lambda: s)
+    asked = []
+
+    def rerun(scope="app"):
+        asked.append(scope)
+        raise RuntimeError("a rerun ends the callback")
+
+    monkeypatch.setattr(st, "rerun", rerun)
+    report = after.Report(due=7, in_view=True)
+    with pytest.raises(RuntimeError):
+        student._painted(report)  # the answer was painted; nothing came with the report
+    assert asked == [student.VIEWS_KEY]
+    priority.answer_begins(id(s))  # a Clear or a stroke, in the same run, its callback first
+    try:
+        with pytest.raises(RuntimeError):
+            student._painted(report)
+    finally:
+        priority.answer_ends(id(s))
+    assert asked[1] == [student.DRAW, student.VIEWS_KEY]
+
+
 def test_look_inside_pictures_are_inline_not_media_files(app, mnist):
     """The weight pictures and heat strips are PNG data: URLs in the page, not st.image
     media files, which the live panel's frequent reruns can drop (a broken picture, HTTP 404)."""
