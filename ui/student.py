@@ -99,14 +99,19 @@ def _painted(report: after.Report) -> None:
     if not s.whole:
         s.whole = True
         st.rerun()  # the page's second run: all of it
-    if report.due is not None or seen != report.in_view:
-        # The new drawing; or the view came into sight (drawn) or left it (emptied). And the
-        # drawing's fragment too if a stroke or a Clear came with this report: under load
-        # Streamlit merges messages that come close together into one run, whose callbacks
-        # run in turn, the canvas's and Clear's before this one; a keyed rerun replaces the
-        # run the others asked for, and their answer was lost (issue 17: 1-2 drawings in
-        # 200 in the class-of-40 load test waited 90 s; benchmarks/RESULTS.md).
-        _rerun([DRAW, VIEWS_KEY] if priority.answering(id(s)) else VIEWS_KEY)
+    if report.due is None and seen == report.in_view:
+        return
+    if priority.answering(id(s)):
+        # A stroke or a Clear came with this report: under load Streamlit merges messages that
+        # come close together into one run, whose callbacks run in turn, the canvas's and
+        # Clear's before this one. A rerun of the view alone (keyed) would replace the run
+        # they asked for, the drawing's, and its answer was lost (issue 17: 1-2 drawings in
+        # 200 waited 90 s in the class-of-40 load test; asking for both fragments lost the
+        # Chromium tab its canvas). So the drawing's run goes on, and the view is asked for
+        # again, once that answer is painted.
+        s.views_due = next(_due)
+        return
+    _rerun(VIEWS_KEY)  # the new drawing; or the view came into sight (drawn) or left it (emptied)
 
 
 def views(s: state.Session, every: float | None) -> None:
