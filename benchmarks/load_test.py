@@ -393,6 +393,12 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
     from playwright.async_api import async_playwright
 
     mem = out["memory_mb"]
+    marks: dict[str, int] = {}  # phase -> where the server log stood when it began
+
+    def phase(name: str) -> None:
+        marks[name] = SERVER_LOG.stat().st_size if SERVER_LOG.exists() else 0
+
+    phase("opening")
     n_tabs = min(args.tabs, args.students)
     # Every third student trains, tabs and protocol students alike.
     tabs = [Student(i, trainer=i % 3 == 0) for i in range(n_tabs)]
@@ -433,6 +439,7 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
 
             await asyncio.gather(*(open_one(s) for s in batch))
         await asyncio.sleep(2.0)
+        phase("drawing and training")
         mem[f"{args.students} sessions"] = memory_mb(server.proc.pid)
 
         # 2 + 3. A third press Train at the same moment; everyone draws.
@@ -494,12 +501,14 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
             exc += out["board"]["exceptions"]
 
         # 5. Tabs closed mid-training free their slots.
+        phase("closing mid-training")
         try:
             out["close_mid_training"] = await close_mid_training(server.url, rec, args)
         except Exception as e:  # reported, not fatal: the figures above still count
             out["close_mid_training"] = {"error": f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"}
 
         # 6. Everyone leaves.
+        phase("leaving")
         for s in tabs:
             if s.context is not None:
                 await s.context.close()
@@ -510,6 +519,7 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
     mem[f"all sessions closed (+{args.settle:.0f} s)"] = memory_mb(server.proc.pid)
 
     log = SERVER_LOG.read_text(errors="replace")
+    out["server_log_errors"] = log_errors(log, marks)
     train_start = min(s.train_clicked for s in trainers)
     train_end = max(s.train_ended or time.monotonic() for s in trainers)
 
@@ -564,7 +574,7 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
             "reconnections": sum(len(s.websockets) - 1 for s in tabs),
             "console_errors": len(errors),
             "console_error_samples": sorted({re.sub(r"[0-9a-f]{20,}", "<id>", e) for e in errors})[:8],
-            "server_log_tracebacks": log.count("Traceback"),
+            "server_log_tracebacks": len(out["server_log_errors"]),
             "memory_per_session_mb": (mem[f"{args.students} sessions"] - mem["1 session"])
             / max(1, args.students - 1),
         }
@@ -575,6 +585,21 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
 async def click_train(s: Student) -> None:
     await s.page.locator(".st-key-train button:visible").first.click()
     s.runs += 1
+
+
+def log_errors(log: str, marks: dict[str, int]) -> list[dict]:
+    """Each exception the server logged (a chained one once): the phase of the test it came
+    in, and its last line, so that the next run says which it was."""
+    errors = []
+    for m in re.finditer(r"^Traceback \(most recent call last\):\n((?:[ \t].*\n)*)(.*)$", log, re.M):
+        if log[: m.start()].rstrip().endswith("another exception occurred:"):
+            errors[-1]["last_line"] = m.group(2)  # the chained one: what was raised last
+            continue
+        began = max((name for name, at in marks.items() if at <= m.start()), key=marks.get, default="start")
+        frames = re.findall(r'File "([^"]+)", line \d+', m.group(1))
+        ours = any("site-packages" not in f for f in frames)  # a frame of app.py, ui/ or digitnet/
+        errors.append({"phase": began, "last_line": m.group(2), "ours": ours})
+    return errors
 
 
 async def close_mid_training(url: str, rec: Recording, args) -> dict:
@@ -673,7 +698,11 @@ def table(r: dict) -> str:
             "errors",
             f"{r['exceptions_on_pages']} exception elements, {r['console_errors']} console errors or "
             "failures, "
-            f"{r['reconnections']} reconnections, {r['server_log_tracebacks']} server tracebacks",
+            f"{r['reconnections']} reconnections, {r['server_log_tracebacks']} server tracebacks"
+            + "".join(
+                f"; {e['phase']}: {e['last_line'][:90]} ({'in our code' if e['ours'] else 'not in our code'})"
+                for e in r.get("server_log_errors", [])
+            ),
         ),
         (
             "server memory (PSS, with its training processes)",
