@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser_support import DIGITS  # noqa: E402
 
 DRAW_DIGITS = [1, 7, 0, 2, 3]
+SLOW = 5.0  # s: a drawing answered later than this keeps its messages too (stalls)
 TRIGGERS = ("trigger_value", "string_trigger_value", "json_trigger_value")
 
 
@@ -191,8 +192,8 @@ class WsStudent:
     _timers: dict[str, float] = field(default_factory=dict)  # fragment id -> run_every, as the page has them
     _texts: list[str] = field(default_factory=list)
     # the last messages both ways, (seconds, "in"/"out", what), and a copy of them for each
-    # drawing that got no answer in time: which run was lost, when the test says one was
-    heard: collections.deque = field(default_factory=lambda: collections.deque(maxlen=40))
+    # drawing that got no answer in time or a late one (SLOW): which run was lost, or held up
+    heard: collections.deque = field(default_factory=lambda: collections.deque(maxlen=200))
     stalls: list[dict] = field(default_factory=list)
     _rng: random.Random = field(init=False)
 
@@ -374,6 +375,9 @@ class WsStudent:
         await self._send(self.rec.draw[digit], "canvas")
         await asyncio.wait_for(self._wait_prediction(lambda v: v is not None and v.isdigit()), timeout)
         self.latencies.append((wall, time.monotonic() - wall))
+        if self.latencies[-1][1] > SLOW:
+            late = round(self.latencies[-1][1], 2)
+            self.stalls.append({"answered_after_s": late, "messages": list(self.heard)})
         await self._painted()
 
     async def train(self, epochs: int) -> None:
