@@ -54,9 +54,9 @@ CSS = (
 )
 
 
-def live(s: state.Session, every: float | None) -> None:
+def live(s: state.Session) -> None:
     """Redrawn several times a second while a run trains: the run's progress and curves."""
-    if state.settle(s) or training.live_every(s) != every:
+    if state.settle(s) or _timers_stale(s):
         st.rerun()  # a run ended or started training: redraw the whole page (model, buttons, run list, pace)
     step.summary(s)
     training.training_panel(s)
@@ -71,11 +71,7 @@ def drawing(s: state.Session) -> None:
     the answer read with the weights as they are now. Then, once the answer is painted and
     the view below is on the screen, that view if it shows an older drawing (or, after the
     page's first run, the sidebar and the view)."""
-    if not s.in_whole_run and _paces(s) != s.paces:
-        # A run started, began training or ended since the last whole run of the page sent
-        # its timers, or that run never got to the end: under load, a click on Clear or a
-        # stroke just after Train stopped the Train's run before it set the live run's timer,
-        # and the page never showed the run's end. The whole page, with its timers.
+    if _timers_stale(s):
         st.rerun()
     canvas, answer = layout.drawing()
     with canvas:
@@ -87,8 +83,19 @@ def drawing(s: state.Session) -> None:
 
 
 def _paces(s: state.Session) -> tuple:
-    """What the fragments' timers depend on: the live run's pace and the weights' pace."""
-    return training.live_every(s), training.weights_every(s)
+    """The fragments' timers: the live run's pace, the drawing's (the weights' pace while a
+    run trains), and the view's below."""
+    return training.live_every(s), training.weights_every(s), _views_every(s)
+
+
+def _timers_stale(s: state.Session) -> bool:
+    """In a fragment's own run: do the page's timers no longer fit? A run started, began
+    training or ended, or Look inside came into sight or left it, since the last whole run
+    of the page that got to its end set them. Or that run never got there: under load, a
+    click on Clear or a stroke just after Train stopped the Train's run before it set the
+    live run's timer, and the page never showed the run's end. Each fragment then asks for
+    the whole page, with its timers (issue 17)."""
+    return not s.in_whole_run and _paces(s) != s.paces
 
 
 def _painted(report: after.Report) -> None:
@@ -114,7 +121,7 @@ def _painted(report: after.Report) -> None:
     _rerun(VIEWS_KEY)  # the new drawing; or the view came into sight (drawn) or left it (emptied)
 
 
-def views(s: state.Session, every: float | None) -> None:
+def views(s: state.Session) -> None:
     """The tabs below the lesson; only the open one is drawn, and only while it is on the
     screen, not on the page's first run (ui/after.py). Redrawn twice a second while Look
     inside is open and on the screen and a run trains.
@@ -123,8 +130,8 @@ def views(s: state.Session, every: float | None) -> None:
     browser render the whole page again, and Look inside's equations were the largest part
     of it (~10 ms of each stroke below the lesson, out of sight; issue 17,
     benchmarks/RESULTS.md). Scrolled to, the tab is drawn in a run of its own."""
-    if _views_every(s) != every:
-        st.rerun()  # Look inside opened or left while a run trains: the page sets the tabs' pace
+    if _timers_stale(s):
+        st.rerun()  # e.g. Look inside opened or left while a run trains: the page sets the tabs' pace
     if s.whole:
         s.views_due = None
     tabs = st.tabs(VIEWS, key="view", on_change="rerun", bind="query-params")
@@ -250,11 +257,10 @@ def _page(s: state.Session) -> None:
         with teaching:  # under the answer on a phone, under the canvas beside it when wide
             teach.teach_panel(s)
     with running:
-        _fragment(live, LIVE, s, paces[0], run_every=paces[0])
+        _fragment(live, LIVE, s, run_every=paces[0])
     if data_slot is not None:
         training.dataset_status(data_slot)
-    every = _views_every(s)
-    _fragment(views, VIEWS_KEY, s, every, run_every=every, box=after.VIEW_KEY)
+    _fragment(views, VIEWS_KEY, s, run_every=paces[2], box=after.VIEW_KEY)
     s.first_run_done = True
     s.paces = paces  # this run got to its end: its timers go to the browser
     identity.remember()  # last: its hidden element leaves no gap above the page
