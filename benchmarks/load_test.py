@@ -594,7 +594,8 @@ def log_errors(log: str, marks: dict[str, int]) -> list[dict]:
     in, and its last line, so that the next run says which it was."""
     errors = []
     for m in re.finditer(r"^Traceback \(most recent call last\):\n((?:[ \t].*\n)*)(.*)$", log, re.M):
-        if log[: m.start()].rstrip().endswith("another exception occurred:"):
+        before = log[: m.start()].rstrip()
+        if errors and before.endswith(("another exception occurred:", "the following exception:")):
             errors[-1]["last_line"] = m.group(2)  # the chained one: what was raised last
             continue
         began = max((name for name, at in marks.items() if at <= m.start()), key=marks.get, default="start")
