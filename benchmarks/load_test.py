@@ -564,6 +564,8 @@ async def run(args, server: StreamlitServer, rec: Recording, out: dict) -> dict:
             "training_outcomes": [s.outcome for s in trainers],
             # each unanswered or late drawing with the protocol student's last messages (ws_students.py)
             "stalls": [{"student": b.number, **stall} for b in bots for stall in b.stalls],
+            # drawings whose answer the protocol student asked for again, as the page does (ui/after.py)
+            "nudged": sum(b.nudged for b in bots),
             "stuck_trainers": [
                 {"student": b.number, "messages": list(b.heard)}
                 for b in bots
@@ -676,7 +678,10 @@ def table(r: dict) -> str:
             f"p50 {r['ready_s']['p50']:.2f} s, p95 {r['ready_s']['p95']:.2f} s, max "
             f"{r['ready_s']['max']:.2f} s",
         ),
-        ("drawings (failed)", f"{r['drawings']} ({r['drawings_failed']})"),
+        (
+            "drawings (failed; answer asked for again)",
+            f"{r['drawings']} ({r['drawings_failed']}; {r.get('nudged', 0)})",
+        ),
         ("server: drawing sent -> Prediction received", lat(r["server_latency_s"])),
         ("... while trainings ran", lat(r["server_latency_while_training_s"])),
         ("tabs: mouse-up -> Prediction shown", lat(r["tab_latency_s"])),

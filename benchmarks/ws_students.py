@@ -25,10 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from browser_support import DIGITS  # noqa: E402
+
+from ui import after  # noqa: E402
 
 DRAW_DIGITS = [1, 7, 0, 2, 3]
 SLOW = 5.0  # s: a drawing answered later than this keeps its messages too (stalls)
+LATE = after.LATE_MS / 1000  # s: the page asks for the drawing's part again when no answer came
 TRIGGERS = ("trigger_value", "string_trigger_value", "json_trigger_value")
 
 
@@ -54,6 +58,18 @@ class Recording:
                 w.json_trigger_value = re.sub(
                     r'"in_view":\s*(true|false)', f'"in_view": {str(in_view).lower()}', w.json_trigger_value
                 )
+        return m.SerializeToString()
+
+    def nudge(self, in_view: bool) -> bytes:
+        """The report the page sends when no run of the drawing followed a stroke (ui/after.py):
+        nothing painted (due null), which reruns the drawing's part."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        m = BackMsg()
+        m.ParseFromString(self.painted_in_view(in_view))
+        for w in m.rerun_script.widget_states.widgets:
+            if w.WhichOneof("value") == "json_trigger_value" and "after_paint" in w.id:
+                w.json_trigger_value = re.sub(r'"due":\s*[^,}]+', '"due": null', w.json_trigger_value)
         return m.SerializeToString()
 
     def with_epochs(self, msg: bytes, epochs: int) -> bytes:
@@ -195,6 +211,7 @@ class WsStudent:
     # drawing that got no answer in time or a late one (SLOW): which run was lost, or held up
     heard: collections.deque = field(default_factory=lambda: collections.deque(maxlen=200))
     stalls: list[dict] = field(default_factory=list)
+    nudged: int = 0  # drawings whose answer the page asked for again (LATE)
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -373,7 +390,14 @@ class WsStudent:
         wall = time.monotonic()
         self._prediction = None
         await self._send(self.rec.draw[digit], "canvas")
-        await asyncio.wait_for(self._wait_prediction(lambda v: v is not None and v.isdigit()), timeout)
+        answered = asyncio.ensure_future(self._wait_prediction(lambda v: v is not None and v.isdigit()))
+        try:  # as the page does: no answer after LATE s, ask for the drawing's part again
+            await asyncio.wait_for(asyncio.shield(answered), LATE)
+        except TimeoutError:
+            self.nudged += 1
+            self._log("out", "nudge")
+            await self._send(self.rec.nudge(self.in_view))
+            await asyncio.wait_for(answered, timeout - LATE)
         self.latencies.append((wall, time.monotonic() - wall))
         if self.latencies[-1][1] > SLOW:
             late = round(self.latencies[-1][1], 2)

@@ -13,11 +13,13 @@ A tiny component of our own (Streamlit's components v2: a few lines of JavaScrip
 page, no iframe) waits for the next paint, and if asked, for the view to be on the screen,
 then reports back; its callback reruns the view. It also reports when the view comes into
 sight or leaves it, so that it is drawn, and Look inside redrawn while a run trains, only
-while it can be seen (ui/student.py).
+while it can be seen (ui/student.py). And it watches for a drawing whose answer never came,
+which Streamlit can lose under load: it then asks for the answer again.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,9 +29,11 @@ NAME = "digitnet.after_paint"
 KEY = "after_paint"
 VIEW_KEY = "views"  # the view below: ui/student.py draws it in a container of this key
 MARGIN = 48  # px of the view that must be on the screen for it to count as seen (not its edge)
+LATE_MS = 3000  # a drawing with no run of its own after this long asks for one (see JS)
+WATCHED = ".st-key-canvas, .st-key-clear, .st-key-undo"  # where a stroke or a click changes the drawing
 # Two steps after the data arrives: requestAnimationFrame runs just before the next paint, and
 # a task queued from there runs after it. The same request is never reported twice (the
-# component is drawn again, with the same data, whenever its part of the page is). A request
+# component is drawn again whenever its part of the page is). A request
 # that must wait for the view is held until a scroll or a resize brings the view on the screen;
 # a newer drawing's request replaces it, and none (null) means the view was redrawn meanwhile.
 # The view is looked up at each check (Streamlit may replace its element); the page's block is
@@ -40,6 +44,24 @@ let pending = null;
 let shown = null;
 let report = null;
 let queued = false;
+let drawnRun = null;  // the last run of the drawing's part of the page that reached this page
+let drawnAt = 0;
+let nudges = 0;
+let strokeAt = 0;  // the last stroke, Clear or Undo
+
+// A drawing's answer that never comes: under load, Streamlit (1.67) can drop a finished run's
+// messages when the next message reaches the server as that run ends (benchmarks/RESULTS.md,
+// issue 17). A stroke, Clear or Undo that no run of the drawing follows within {LATE_MS} ms
+// asks for one: this page's report with nothing in it, which reruns the drawing's part.
+function watch() {{
+  if (!report || drawnAt >= strokeAt) return;
+  report({{ due: null, in_view: shown === null ? inView() : shown, nudge: ++nudges }});
+}}
+function stroke(event) {{
+  if (!event.target.closest || !event.target.closest("{WATCHED}")) return;
+  strokeAt = performance.now();
+  setTimeout(watch, {LATE_MS});
+}}
 
 function inView() {{
   const view = document.querySelector(".st-key-{VIEW_KEY}");
@@ -80,12 +102,17 @@ function watchLayout() {{
 
 export default function ({{ data, setTriggerValue }}) {{
   if (!report) {{
+    document.addEventListener("pointerup", stroke, {{ capture: true, passive: true }});
     document.addEventListener("scroll", later, {{ capture: true, passive: true }});
     window.addEventListener("resize", later, {{ passive: true }});
   }}
   report = (value) => setTriggerValue("painted", value);
   watchLayout();
   if (data === null || data === undefined) return;
+  if (data.run !== drawnRun) {{
+    drawnRun = data.run;
+    drawnAt = performance.now();
+  }}
   if (data.due === null) {{
     pending = null;
     return;
@@ -104,6 +131,7 @@ export default function ({{ data, setTriggerValue }}) {{
 CSS = ".st-key-after_paint {display: none}"  # nothing to see, and no gap in the layout
 
 _mount = None
+_runs = itertools.count(1)  # numbers each run that draws this component (the drawing's)
 
 
 @dataclass(frozen=True)
@@ -125,4 +153,4 @@ def after_paint(due: int | None, then: Callable[[Report], None], wait: bool = Tr
         value = (st.session_state.get(KEY) or {}).get("painted") or {}
         then(Report(value.get("due"), bool(value.get("in_view", True))))
 
-    _mount(key=KEY, data={"due": due, "wait": wait}, on_painted_change=reported)
+    _mount(key=KEY, data={"due": due, "wait": wait, "run": next(_runs)}, on_painted_change=reported)
