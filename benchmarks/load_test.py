@@ -596,7 +596,7 @@ def log_errors(log: str, marks: dict[str, int]) -> list[dict]:
     in, and its last line, so that the next run says which it was."""
     errors = []
     for m in re.finditer(r"^Traceback \(most recent call last\):\n((?:[ \t].*\n)*)(.*)$", log, re.M):
-        before = log[: m.start()].rstrip()
+        before = log[max(0, m.start() - 120) : m.start()].rstrip()  # the chaining line, if any
         if errors and before.endswith(("another exception occurred:", "the following exception:")):
             errors[-1]["last_line"] = m.group(2)  # the chained one: what was raised last
             continue

@@ -47,29 +47,20 @@ class Recording:
         None  # "the answer is painted": the page then asks for the tab below (ui/after.py)
     )
 
-    def painted_in_view(self, in_view: bool) -> bytes:
-        """The "painted" report, saying whether the tab below is on the screen."""
+    def painted_in_view(self, in_view: bool, nothing: bool = False) -> bytes:
+        """The "painted" report, saying whether the tab below is on the screen; with `nothing`,
+        the one the page sends when no run of the drawing followed a stroke (ui/after.py):
+        nothing painted (due null), which reruns the drawing's part."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
         m = BackMsg()
         m.ParseFromString(self.painted)
         for w in m.rerun_script.widget_states.widgets:
             if w.WhichOneof("value") == "json_trigger_value" and "after_paint" in w.id:
-                w.json_trigger_value = re.sub(
+                value = re.sub(
                     r'"in_view":\s*(true|false)', f'"in_view": {str(in_view).lower()}', w.json_trigger_value
                 )
-        return m.SerializeToString()
-
-    def nudge(self, in_view: bool) -> bytes:
-        """The report the page sends when no run of the drawing followed a stroke (ui/after.py):
-        nothing painted (due null), which reruns the drawing's part."""
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-
-        m = BackMsg()
-        m.ParseFromString(self.painted_in_view(in_view))
-        for w in m.rerun_script.widget_states.widgets:
-            if w.WhichOneof("value") == "json_trigger_value" and "after_paint" in w.id:
-                w.json_trigger_value = re.sub(r'"due":\s*[^,}]+', '"due": null', w.json_trigger_value)
+                w.json_trigger_value = re.sub(r'"due":\s*[^,}]+', '"due": null', value) if nothing else value
         return m.SerializeToString()
 
     def with_epochs(self, msg: bytes, epochs: int) -> bytes:
@@ -396,7 +387,7 @@ class WsStudent:
         except TimeoutError:
             self.nudged += 1
             self._log("out", "nudge")
-            await self._send(self.rec.nudge(self.in_view))
+            await self._send(self.rec.painted_in_view(self.in_view, nothing=True))
             await asyncio.wait_for(answered, timeout - LATE)
         self.latencies.append((wall, time.monotonic() - wall))
         if self.latencies[-1][1] > SLOW:

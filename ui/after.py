@@ -33,8 +33,8 @@ LATE_MS = 3000  # a drawing with no run of its own after this long asks for one 
 WATCHED = ".st-key-canvas, .st-key-clear, .st-key-undo"  # where a stroke or a click changes the drawing
 # Two steps after the data arrives: requestAnimationFrame runs just before the next paint, and
 # a task queued from there runs after it. The same request is never reported twice (the
-# component is drawn again whenever its part of the page is). A request
-# that must wait for the view is held until a scroll or a resize brings the view on the screen;
+# component is drawn again whenever its part of the page is). A request that must wait for
+# the view is held until a scroll or a resize brings the view on the screen;
 # a newer drawing's request replaces it, and none (null) means the view was redrawn meanwhile.
 # The view is looked up at each check (Streamlit may replace its element); the page's block is
 # watched for changes of size, which move the view without a scroll.
