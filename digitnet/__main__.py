@@ -123,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
         "so that such ones read as 1 (default: %(default)s)",
     )
     t.add_argument(
+        "--pen",
+        type=float,
+        default=d.pen,
+        help="swap this fraction of every batch for the same digits drawn with a solid pen and "
+        "read back as the app reads a drawing (default: %(default)s)",
+    )
+    t.add_argument(
         "--val",
         type=int,
         default=d.n_val,
@@ -226,6 +233,7 @@ def _train(args) -> int:
         elastic_sigma=args.elastic_sigma,
         plain_epochs=args.plain_epochs,
         flag_ones=args.flag_ones,
+        pen=args.pen,
         n_val=args.val,
         seed=args.seed,
     )

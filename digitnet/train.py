@@ -37,6 +37,7 @@ class TrainConfig:
     elastic_sigma: float = 4.0  # smoothness of their displacement field in pixels (Simard et al.: 4)
     plain_epochs: int = 0  # the last epochs train on the digits as they are: no augmentation, no distortion
     flag_ones: float = 0.0  # this fraction of the training 1s gets a European flag drawn in (digitnet.ones)
+    pen: float = 0.0  # this fraction of every batch drawn with a solid pen, as the canvas does (digitnet.pen)
     n_val: int = N_VAL  # examples held out of the 60,000 to watch for over-fitting (5,000)
     seed: int = 0  # the same seed gives the same initial weights and the same batch order
     eval_every: int = 0  # steps between validation checks inside an epoch (0: only at epoch ends)
@@ -58,6 +59,10 @@ class TrainConfig:
         if not 0 <= self.flag_ones <= 1:
             problems.append(
                 f"the fraction of ones given a flag must be between 0 and 1 (got {self.flag_ones})"
+            )
+        if not 0 <= self.pen <= 1:
+            problems.append(
+                f"the fraction of digits drawn with a pen must be between 0 and 1 (got {self.pen})"
             )
         if not 0 <= self.plain_epochs <= self.epochs:
             problems.append(
@@ -305,18 +310,19 @@ def _gradient_of_batches(
     mini-batch), or over all of them (idx None: the notes' full batch); augmented
     (if the config asks for it) or as they are."""
     augment = _augmenter(config)
+    penned = _pen_swapper(X_rows, config)
     if config.batch_size is None or config.batch_size >= len(y):
         # pixels are scaled into one array kept for the whole training
         part = (
             np.empty((min(PART, len(y)), X_rows.shape[1]), np.float32) if X_rows.dtype == np.uint8 else None
         )
         return lambda idx, augmented: _full_batch_gradient(
-            net, X_rows, y, augment if augmented else None, rng, part, config.flag_ones
+            net, X_rows, y, augment if augmented else None, rng, part, config.flag_ones, penned
         )
     read_batch = _batch_reader(X_rows, config.batch_size)
 
     def gradient(idx: np.ndarray, augmented: bool) -> tuple[float, dict[str, np.ndarray]]:
-        rows = _flagged(read_batch(idx), y[idx], config.flag_ones, rng)
+        rows = _flagged(penned(read_batch(idx), idx, rng), y[idx], config.flag_ones, rng)
         if augment is not None and augmented:
             rows = augment(rows, rng)
         return _gradient(net, rows, y[idx])
@@ -342,6 +348,7 @@ def _full_batch_gradient(
     rng,
     part: np.ndarray | None,
     flag_ones: float = 0.0,
+    penned=None,
 ) -> tuple[float, dict[str, np.ndarray]]:
     """The notes' full-batch step (all m examples at once), taken PART examples at a
     time: the mean loss, and its gradient, over all m is the size-weighted mean of
@@ -354,6 +361,8 @@ def _full_batch_gradient(
         rows = X_rows[start : start + PART]
         if part is not None:
             rows = to_unit(rows, out=part[: len(rows)])
+        if penned is not None:
+            rows = penned(rows, np.arange(start, start + len(rows)), rng)
         rows = _flagged(rows, y[start : start + PART], flag_ones, rng)
         if augment is not None:
             rows = augment(rows, rng)
@@ -425,6 +434,27 @@ def _augmenter(config: TrainConfig):
     if config.augment:
         return Augment(**elastic)
     return Augment(max_shift=0, max_rotation=0, scale=(1, 1), max_shear=0, thickness_p=0, **elastic)
+
+
+def _pen_swapper(X_rows: np.ndarray, config: TrainConfig):
+    """penned(rows, idx, rng): rows (the examples idx, as floats) with a fraction
+    config.pen of them swapped for the same digits drawn with a solid pen
+    (digitnet.pen), in every epoch, the plain ones too. The drawings are made once,
+    here, with a generator of their own: the batch order stays the seed's."""
+    if not config.pen:
+        return lambda rows, idx, rng: rows
+    from .pen import redraw  # imported only when asked for
+
+    drawn = redraw(X_rows, np.random.default_rng(config.seed + 2))
+
+    def penned(rows: np.ndarray, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        swap = np.flatnonzero(rng.random(len(idx)) < config.pen)
+        if swap.size:
+            rows = rows.copy() if np.shares_memory(rows, X_rows) else rows  # never the data itself
+            rows[swap] = drawn[idx[swap]] / np.float32(255)
+        return rows
+
+    return penned
 
 
 def _flagged(rows: np.ndarray, labels: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:

@@ -72,6 +72,7 @@ def test_diverging_training_says_so(capsys):
         (["--lr", "0"], "learning rate"),
         (["--elastic-alpha", "-1"], "elastic"),
         (["--flag-ones", "2"], "flag"),
+        (["--pen", "1.5"], "pen"),
     ],
 )
 def test_bad_arguments_get_one_sentence(capsys, args, words):

@@ -273,14 +273,14 @@ def test_round_dilation_stays_within_a_disk():
     for r in (1, 2, 5, 10, 20):
         dot = np.zeros((2 * r + 1, 2 * r + 1), np.uint8)
         dot[r, r] = 1
-        grown = P._round_morph(dot, r, np.maximum).astype(bool)
+        grown = P.round_morph(dot, r, np.maximum).astype(bool)
         yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
         # an octagon's corners are 1.08 r out (a regular one's), a square's 1.41 r
         assert not (grown & (yy**2 + xx**2 > (1.09 * r + 0.5) ** 2)).any(), r
         assert grown[yy**2 + xx**2 <= (0.9 * r) ** 2].all(), r
         assert grown[r].sum() == grown[:, r].sum() == 2 * r + 1
         assert (
-            P._round_morph(grown.astype(np.uint8), r, np.minimum)[r, r] == 1
+            P.round_morph(grown.astype(np.uint8), r, np.minimum)[r, r] == 1
         )  # erosion undoes it at the centre
 
 

@@ -253,16 +253,16 @@ def _normalise_stroke(crop: np.ndarray, width: float) -> np.ndarray:
         # (width + 2r) / (extent + 2r) = median: the digit grows by r on each side too
         r = int(round((STROKE_RATIO_MEDIAN * extent - width) / (2 * (1 - STROKE_RATIO_MEDIAN))))
         if r > 0:
-            return _round_morph(_zero_pad(crop, r, r), r, np.maximum)  # padded: the digit grows by r a side
+            return round_morph(zero_pad(crop, r, r), r, np.maximum)  # padded: the digit grows by r a side
     elif width > STROKE_RATIO_HI * extent:
         r = int(round((width - STROKE_RATIO_HI * extent) / 2))
         r = min(r, int(width / 2 * 0.6))  # never erode a stroke away
         if r > 0:
-            return _round_morph(crop, r, np.minimum)
+            return round_morph(crop, r, np.minimum)
     return crop
 
 
-def _round_morph(a: np.ndarray, r: int, op) -> np.ndarray:
+def round_morph(a: np.ndarray, r: int, op) -> np.ndarray:
     """Grey dilation or erosion with an octagon of radius r, near a disk: as a
     round pen would have drawn the stroke.  A square window would widen a
     diagonal stroke 1.4 times as much as an upright one.  The octagon is a
@@ -271,7 +271,7 @@ def _round_morph(a: np.ndarray, r: int, op) -> np.ndarray:
     s = round((math.sqrt(2.0) - 1.0) * r)
     out = _morph(a, s, op) if s else a
     for _ in range(r - s):
-        m = _zero_pad(out, 1, 1)
+        m = zero_pad(out, 1, 1)
         out = op(op(op(op(m[1:-1, 1:-1], m[:-2, 1:-1]), m[2:, 1:-1]), m[1:-1, :-2]), m[1:-1, 2:])
     return out
 
@@ -286,7 +286,7 @@ def _morph(a: np.ndarray, r: int, op) -> np.ndarray:
 def _slide(a: np.ndarray, r: int, op) -> np.ndarray:
     """op over the 2r+1 rows centred on each row; zeros outside: background."""
     k = 2 * r + 1
-    m = _zero_pad(a, r, 0)
+    m = zero_pad(a, r, 0)
     n = a.shape[0]  # output length == input length
     p = 1
     while 2 * p <= k:  # m[i] = op over [i, i + 2p)
@@ -295,7 +295,7 @@ def _slide(a: np.ndarray, r: int, op) -> np.ndarray:
     return op(m[:n], m[k - p : k - p + n])  # two overlapping windows of p cover k
 
 
-def _zero_pad(a: np.ndarray, ry: int, rx: int) -> np.ndarray:
+def zero_pad(a: np.ndarray, ry: int, rx: int) -> np.ndarray:
     """a with ry rows of zeros above and below, rx columns either side (np.pad, for 2-D only)."""
     out = np.zeros((a.shape[0] + 2 * ry, a.shape[1] + 2 * rx), a.dtype)
     out[ry : ry + a.shape[0], rx : rx + a.shape[1]] = a
