@@ -31,12 +31,14 @@ from __future__ import annotations
 import numpy as np
 
 from .data import SIDE
+from .preprocess.mnist import MASS_CENTRE
 
 ONE = 1
 FOOT_P = 0.3  # of the flagged ones also get a foot: a guess (fewer people add one than a flag)
 FLAG_LENGTH = (0.20, 0.40)  # x the digit's height
 FLAG_ANGLE = (30.0, 70.0)  # degrees between the flag and the bar (going down), turned to the left
 FLATTEST = np.deg2rad(20.0)  # the flag goes down at least this much below the horizontal
+
 FOOT_HALF = (0.15, 0.30)  # x the digit's height, to each side of the bar's foot
 WIDTH = (1.2, 3.5)  # px: the stroke width is clipped to what MNIST's pens give
 
@@ -80,7 +82,26 @@ def add_flags(X_rows: np.ndarray, labels: np.ndarray, rng: np.random.Generator, 
         if footed[i]:
             half = foot[i] * height
             _line(img, (x_bottom - half, y_bottom), (x_bottom + half, y_bottom), width, peak)
+        img[:] = _recentred(img)
     return X
+
+
+def _recentred(img: np.ndarray) -> np.ndarray:
+    """img moved by whole pixels so that its centre of mass is at (14, 14) again, as
+    MNIST and the app centre every digit: a flag pulls the mass up and to the left, and
+    a flagged 1 drawn in the app sits with its bar right of the middle, not on it.
+    The move is clamped so that no ink leaves the field."""
+    rows, cols = np.flatnonzero(img.any(axis=1)), np.flatnonzero(img.any(axis=0))
+    total = img.sum()
+    dy = round(MASS_CENTRE - float(img.sum(axis=1) @ np.arange(SIDE)) / total)
+    dx = round(MASS_CENTRE - float(img.sum(axis=0) @ np.arange(SIDE)) / total)
+    dy = min(max(dy, -rows[0]), SIDE - 1 - rows[-1])
+    dx = min(max(dx, -cols[0]), SIDE - 1 - cols[-1])
+    out = np.zeros_like(img)
+    out[max(dy, 0) : SIDE + min(dy, 0), max(dx, 0) : SIDE + min(dx, 0)] = img[
+        max(-dy, 0) : SIDE + min(-dy, 0), max(-dx, 0) : SIDE + min(-dx, 0)
+    ]
+    return out
 
 
 def _middle(ink_rows: np.ndarray) -> float:

@@ -21,7 +21,13 @@ def rows_of_ink(img: np.ndarray) -> np.ndarray:
     return np.flatnonzero((img.reshape(28, 28) > 0.1).any(axis=1))
 
 
-def test_only_ones_change_and_the_input_is_kept(digits):
+@pytest.fixture
+def in_place(monkeypatch):
+    """Flags drawn where they are, not re-centred: the drawing itself, pixel for pixel."""
+    monkeypatch.setattr(ones, "_recentred", lambda img: img)
+
+
+def test_only_ones_change_and_the_input_is_kept(digits, in_place):
     X, y = digits
     before = X.copy()
     out = add_flags(X, y, np.random.default_rng(0), p=1.0)
@@ -44,7 +50,7 @@ def test_p_sets_the_fraction_and_zero_draws_nothing(digits, mnist):
     assert rng.random() == np.random.default_rng(2).random()  # rng untouched: old runs stay the same
 
 
-def test_the_flag_is_at_the_top_going_left(digits, monkeypatch):
+def test_the_flag_is_at_the_top_going_left(digits, monkeypatch, in_place):
     monkeypatch.setattr(ones, "FOOT_P", 0.0)
     X, y = digits
     X1 = X[y == 1]
@@ -62,7 +68,7 @@ def test_the_flag_is_at_the_top_going_left(digits, monkeypatch):
         assert not rows_of_ink(after)[0] < top - 1  # nothing above the digit
 
 
-def test_a_foot_sits_across_the_bottom(digits, monkeypatch):
+def test_a_foot_sits_across_the_bottom(digits, monkeypatch, in_place):
     monkeypatch.setattr(ones, "FOOT_P", 1.0)
     monkeypatch.setattr(ones, "FLAG_LENGTH", (1e-3, 1e-3))  # a flag too short to see: only the foot
     X, y = digits
@@ -78,6 +84,31 @@ def test_a_foot_sits_across_the_bottom(digits, monkeypatch):
         assert added[: int(bottom - 0.3 * height) + 1].sum() < 0.2 * added.sum()
         foot_cols = np.flatnonzero(before.reshape(28, 28)[bottom] > 0.5)
         assert new_cols[low].min() < foot_cols.min() and new_cols[low].max() > foot_cols.max()  # both sides
+
+
+def mass_centre(img: np.ndarray) -> tuple[float, float]:
+    img = img.reshape(28, 28)
+    return tuple(float(img.sum(axis=1 - k) @ np.arange(28)) / img.sum() for k in (0, 1))
+
+
+def test_a_flagged_one_is_centred_again_as_the_app_centres_a_drawing(digits):
+    X, y = digits
+    X1 = X[y == 1]
+    out = add_flags(X1, np.ones(len(X1), int), np.random.default_rng(3), p=1.0)
+    # the flag pulls the mass up and to the left; MNIST (and preprocess) put it within half a pixel of 14
+    for before, after in zip(X1, out, strict=True):
+        cy, cx = mass_centre(after)
+        assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5, (cy, cx)
+        assert after.sum() > before.sum() + 1.0  # and the flag is still there
+    # never by more than the field allows: ink at both edges stays where it is, all of it
+    wide = np.zeros((28, 28), np.float32)
+    wide[4:24, 0] = 0.3
+    wide[4:24, 20:28] = 1.0  # the mass far right of 14, but no room to move left
+    np.testing.assert_array_equal(ones._recentred(wide), wide)
+    low = np.zeros((28, 28), np.float32)
+    low[20:28, 10:18] = 1.0  # the mass low: moved up by 14 - 23.5, rounded
+    moved = ones._recentred(low)
+    assert moved.sum() == low.sum() and abs(mass_centre(moved)[0] - 14) <= 0.5
 
 
 def test_deterministic_per_seed(digits):
