@@ -21,9 +21,10 @@ from a flagged 1 by its top bar, long and nearly level, where a flag is short
 and goes down -- the network has to learn that, which is why real 7s must be
 checked not to read as 1 afterwards (benchmarks/RESULTS.md).
 
-Drawn on the 28x28 digit before the warp of digitnet.augment, so the flag is
-distorted along with the rest of the digit (elastically; with --augment also
-slanted, turned and thickened).
+The flagged digit is then centred by its mass again, as MNIST and the app
+centre every digit (see _recentred). Drawn on the 28x28 digit before the warp
+of digitnet.augment, so the flag is distorted along with the rest of the digit
+(elastically; with --augment also slanted, turned and thickened).
 """
 
 from __future__ import annotations

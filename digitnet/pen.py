@@ -22,7 +22,7 @@ A fraction of every mini-batch is swapped for these (TrainConfig.pen), and then
 distorted like the rest (digitnet.augment, digitnet.elastic): a pen-drawn digit
 is a digit the app sees, not a distortion of one.
 
-Made once before training, ~0.4 ms a digit (about 20 s for MNIST's 55,000), with
+Made once before training, ~0.4 ms a digit (21 s for MNIST's 55,000), with
 a generator of its own, so the same seed gives the same drawings.
 """
 

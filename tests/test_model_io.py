@@ -30,6 +30,7 @@ def test_default_model_ships_and_is_strong(mnist):
     assert accuracy >= 0.993  # Simard et al.'s record for 784-800-10: 0.7% error
     assert meta["test_accuracy"] == pytest.approx(accuracy, abs=1e-4)
     assert meta["config"]["elastic_alpha"] > 0 and "command" in meta  # trained on elastic distortions
+    assert meta["config"]["pen"] > 0 and meta["config"]["flag_ones"] > 0  # and on the app's kind of digits
 
 
 def npz_bytes(**arrays) -> bytes:
