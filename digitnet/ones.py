@@ -39,7 +39,6 @@ FOOT_P = 0.3  # of the flagged ones also get a foot: a guess (fewer people add o
 FLAG_LENGTH = (0.20, 0.40)  # x the digit's height
 FLAG_ANGLE = (30.0, 70.0)  # degrees between the flag and the bar (going down), turned to the left
 FLATTEST = np.deg2rad(20.0)  # the flag goes down at least this much below the horizontal
-
 FOOT_HALF = (0.15, 0.30)  # x the digit's height, to each side of the bar's foot
 WIDTH = (1.2, 3.5)  # px: the stroke width is clipped to what MNIST's pens give
 
