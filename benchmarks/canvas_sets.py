@@ -317,11 +317,6 @@ def to_paper(ink: np.ndarray, rng: np.random.Generator) -> Image.Image:
     return img
 
 
-def make_paper(n: int, seed: int = 0) -> tuple[list[Image.Image], np.ndarray]:
-    items, labels = paper_photos(n, seed)
-    return list(items), labels
-
-
 def paper_photos(n: int, seed: int = 0):
     """-> (the paper set's photos, made one at a time as they are read, and their labels):
     10,000 photos held at once would take some 6 GB."""

@@ -35,7 +35,7 @@ from .data import SIDE
 from .preprocess import to_mnist
 from .preprocess.mnist import round_morph, zero_pad
 
-ENLARGE = (3.0, 6.0)  # x the digit's 28-px scale: 60-170 px tall, the canvas's digits
+ENLARGE = (3.0, 6.0)  # x its size: MNIST's 20-px digit 60-120 px tall, as drawn on the canvas
 LEVEL = (40, 210)  # where the pencil's grey (0-255) is cut into pen and paper
 WIDEN = (-0.5, 1.0)  # the pen's stroke this much wider (or narrower) a side, in 28-px pixels
 

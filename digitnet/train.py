@@ -450,7 +450,7 @@ def _pen_swapper(X_rows: np.ndarray, config: TrainConfig):
     def penned(rows: np.ndarray, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         swap = np.flatnonzero(rng.random(len(idx)) < config.pen)
         if swap.size:
-            rows = rows.copy() if np.shares_memory(rows, X_rows) else rows  # never the data itself
+            rows = rows.copy() if np.may_share_memory(rows, X_rows) else rows  # never the data itself
             rows[swap] = drawn[idx[swap]] / np.float32(255)
         return rows
 
