@@ -503,6 +503,32 @@ def test_strokes_begun_anywhere_draw_and_undo_takes_back_the_last(browser, app_u
         context.close()
 
 
+def test_the_toolbar_stays_hidden_when_the_component_fills_its_root_again(browser, app_url):
+    """On a fresh server's first open the canvas component filled its shadow root after the
+    page's rule went in, which wiped the rule: the toolbar showed above the canvas, over the
+    page's title, and took strokes begun in its strip. The page puts the rule back."""
+    expect = _expect()
+    context, page = _screen_page(browser, app_url, "projector 1280x720")
+    try:
+        toolbar = page.locator(".st-key-canvas .dc-toolbar")
+        expect(toolbar).to_be_hidden()
+        wiped = page.evaluate(
+            """() => { let n = 0;
+                 for (const host of document.querySelectorAll('.st-key-canvas *')) {
+                   const root = host.shadowRoot;
+                   for (const s of root ? root.querySelectorAll('style[data-digitnet]') : []) {
+                     s.remove();
+                     n++;
+                   }
+                 }
+                 return n; }"""
+        )
+        assert wiped >= 1, "the page's rule was not in the component's root"
+        expect(toolbar).to_be_hidden(timeout=TIMEOUT)
+    finally:
+        context.close()
+
+
 def _seen(page) -> str | None:
     """The 28 x 28 picture the network reads, as the answer panel shows it."""
     return page.locator(".st-key-answer img").first.get_attribute("src")

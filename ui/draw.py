@@ -46,12 +46,15 @@ NO_TOOLBAR = """<script>
   };
   // Watch the canvas's own box, not the whole page: an observer of every change to the
   // page cost each stroke ~30 ms before its answer could be drawn (issue 17).
+  // And look again every quarter second: on a first open the component can fill its shadow
+  // root after the rule went in, which wipes the rule and is no change to the box itself.
   let watched = null, observer = null;
   const watch = () => {
     const box = document.querySelector(".st-key-canvas");
-    if (!box || box === watched) return;
-    watched = box;
+    if (!box) return;
     hide(box);
+    if (box === watched) return;
+    watched = box;
     if (observer) observer.disconnect();
     observer = new MutationObserver(() => hide(box));
     observer.observe(box, {childList: true, subtree: true});
