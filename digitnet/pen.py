@@ -11,19 +11,25 @@ canvas sets (benchmarks/RESULTS.md): a stroke thinned where the pencil was light
 until it breaks into beads, a loop a broad pen fills in, edges anti-aliased by
 our resize and not by a scanner. MNIST never shows the network any of it.
 
-So each training digit is drawn once more, as a pen would:
+So each training digit is drawn again, DRAWINGS times, each time with a pen of its own:
     1. enlarged 3-6 times, bicubically (a digit on the 280-px canvas is 60-250 px
        tall, so its strokes are 10-30 px wide, not 2-3);
     2. cut at a random level of its grey: ink where the pencil was darker than
        the level, none elsewhere. A low level is a broad pen, a high one a fine
        pen, which breaks where the pencil was light;
-    3. read back by preprocess.to_mnist, the path every drawing takes in the app.
-A fraction of every mini-batch is swapped for these (TrainConfig.pen), and then
-distorted like the rest (digitnet.augment, digitnet.elastic): a pen-drawn digit
-is a digit the app sees, not a distortion of one.
+    3. its stroke made up to a pixel wider or narrower (in 28-px units), with a
+       round pen: a narrow one breaks a light stroke into beads, a broad one
+       fills a small loop;
+    4. read back by preprocess.to_mnist, the path every drawing takes in the app.
+A fraction of every mini-batch is swapped for one of a digit's drawings, picked
+at random (TrainConfig.pen), and then distorted like the rest (digitnet.augment,
+digitnet.elastic): a pen-drawn digit is a digit the app sees, not a distortion
+of one. Three drawings, not one: where a stroke breaks depends on the pen, and
+a network shown one break per digit learns that break.
 
-Made once before training, ~0.4 ms a digit (21 s for MNIST's 55,000), with
-a generator of its own, so the same seed gives the same drawings.
+Made once before training, ~0.4 ms a drawing (63 s for MNIST's 55,000 digits
+three times), with a generator of their own, so the same seed gives the same
+drawings.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ from .preprocess.mnist import round_morph, zero_pad
 
 ENLARGE = (3.0, 6.0)  # x its size: MNIST's 20-px digit 60-120 px tall, as drawn on the canvas
 LEVEL = (40, 210)  # where the pencil's grey (0-255) is cut into pen and paper
-WIDEN = (-0.5, 1.0)  # the pen's stroke this much wider (or narrower) a side, in 28-px pixels
+WIDEN = (-1.0, 1.0)  # the pen's stroke this much wider (or narrower) a side, in 28-px pixels
+DRAWINGS = 3  # drawings of each training digit, one picked each time it is swapped
 
 
 def redraw(rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:

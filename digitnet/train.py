@@ -438,20 +438,24 @@ def _augmenter(config: TrainConfig):
 
 def _pen_swapper(X_rows: np.ndarray, config: TrainConfig):
     """penned(rows, idx, rng): rows (the examples idx, as floats) with a fraction
-    config.pen of them swapped for the same digits drawn with a solid pen
+    config.pen of them swapped for one of the same digit's drawings with a solid pen
     (digitnet.pen), in every epoch, the plain ones too. The drawings are made once,
-    here, with a generator of their own: the batch order stays the seed's."""
+    here, and picked, with generators of their own: the batch order stays the seed's."""
     if not config.pen:
         return lambda rows, idx, rng: rows
-    from .pen import redraw  # imported only when asked for
+    from .pen import DRAWINGS, redraw  # imported only when asked for
 
-    drawn = redraw(X_rows, np.random.default_rng(config.seed + 2))
+    pens = np.random.default_rng(config.seed + 2)
+    drawn = np.empty((DRAWINGS, *X_rows.shape), np.uint8)  # 3 x 55,000 x 784: 129 MB
+    for k in range(DRAWINGS):
+        drawn[k] = redraw(X_rows, pens)
+    pick = np.random.default_rng(config.seed + 3)
 
     def penned(rows: np.ndarray, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         swap = np.flatnonzero(rng.random(len(idx)) < config.pen)
         if swap.size:
             rows = rows.copy() if np.may_share_memory(rows, X_rows) else rows  # never the data itself
-            rows[swap] = drawn[idx[swap]] / np.float32(255)
+            rows[swap] = drawn[pick.integers(DRAWINGS, size=swap.size), idx[swap]] / np.float32(255)
         return rows
 
     return penned

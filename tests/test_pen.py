@@ -93,3 +93,24 @@ def test_training_with_pen_drawn_digits(small_data, w1_after):
     np.testing.assert_array_equal(X_float, kept)
     with pytest.raises(ValueError, match="pen"):
         TrainConfig(pen=1.5)
+
+
+def test_each_digit_is_drawn_with_several_pens_and_a_batch_picks_one(mnist):
+    """Where a stroke breaks depends on the pen: a digit swapped in many batches comes
+    as each of its DRAWINGS drawings, each made by pen.redraw with training's seed."""
+    from digitnet.train import _pen_swapper
+
+    X = mnist.train_images[:20]
+    config = TrainConfig(pen=1.0, seed=3)
+    penned = _pen_swapper(X, config)
+    pens = np.random.default_rng(config.seed + 2)
+    made = [pen.redraw(X, pens) for _ in range(pen.DRAWINGS)]
+    idx, rng = np.arange(len(X)), np.random.default_rng(0)
+    seen = [set() for _ in idx]
+    for _ in range(30):
+        rows = np.round(penned(X[idx], idx, rng) * 255).astype(np.uint8)
+        for i, row in zip(idx, rows, strict=True):
+            assert any(np.array_equal(row, m[i]) for m in made), "not one of the digit's drawings"
+            seen[i].add(row.tobytes())
+    assert pen.DRAWINGS >= 2
+    assert all(len(s) == len({m[i].tobytes() for m in made}) for i, s in enumerate(seen))
