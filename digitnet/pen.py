@@ -27,7 +27,7 @@ digitnet.elastic): a pen-drawn digit is a digit the app sees, not a distortion
 of one. Three drawings, not one: where a stroke breaks depends on the pen, and
 a network shown one break per digit learns that break.
 
-Made once before training, ~0.4 ms a drawing (63 s for MNIST's 55,000 digits
+Made once before training, ~0.4 ms a drawing (~65 s for MNIST's 55,000 digits
 three times), with a generator of their own, so the same seed gives the same
 drawings.
 """
