@@ -452,6 +452,30 @@ def test_a_report_that_comes_with_a_stroke_keeps_the_strokes_answer(monkeypatch)
     assert s.views_due not in (None, 8)  # a new request, reported once that answer is painted
 
 
+def test_a_view_still_waiting_on_the_screen_is_drawn_again_not_a_view_already_there(monkeypatch):
+    """A report that the view is on the screen, as the server already knew, asks for nothing
+    (a scroll within the view); one that says the view is on the screen and still waiting (its
+    run's messages were lost on the way, ui/after.py) reruns the view."""
+    import streamlit as st
+
+    from ui import after, state, student
+
+    s = state.Session(model=None, whole=True, views_in_view=True)
+    monkeypatch.setattr(state, "session", lambda: s)
+    asked = []
+
+    def rerun(scope="app"):
+        asked.append(scope)
+        raise RuntimeError("a rerun ends the callback")
+
+    monkeypatch.setattr(st, "rerun", rerun)
+    student._painted(after.Report(due=None, in_view=True))
+    assert asked == []
+    with pytest.raises(RuntimeError):
+        student._painted(after.Report(due=None, in_view=True, redraw=True))
+    assert asked == [student.VIEWS_KEY]
+
+
 def test_look_inside_pictures_are_inline_not_media_files(app, mnist):
     """The weight pictures and heat strips are PNG data: URLs in the page, not st.image
     media files, which the live panel's frequent reruns can drop (a broken picture, HTTP 404)."""

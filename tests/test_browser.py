@@ -252,6 +252,38 @@ def test_a_drawing_whose_answer_never_reached_the_page_is_answered_all_the_same(
         context.close()
 
 
+def test_a_view_scrolled_to_whose_run_never_reached_the_page_is_drawn_all_the_same(browser, app_url):
+    """The same loss when the view below comes into sight: the page reports it, the server
+    draws the view, and its messages are lost on their way (as Streamlit can drop them under
+    load, issue 17). Nothing would ask again until the next scroll, and the tab said "Drawn
+    when you scroll here." on the screen for good (CI's projector test saw it). The page
+    notices the view still waiting on the screen and asks for it again (ui/after.py)."""
+    expect = _expect()
+    context, page = _new_page(browser, viewport={"width": 1280, "height": 720})
+    lose = threading.Event()
+
+    def route(ws) -> None:
+        server = ws.connect_to_server()
+        server.on_message(lambda message: None if lose.is_set() else ws.send(message))
+
+    try:
+        page.route_web_socket(re.compile(r".*/_stcore/stream$"), route)
+        open_app(page, app_url, timeout=60_000)
+        page.get_by_test_id("stSidebar").get_by_text("Learning rate").wait_for()  # the second run is in
+        wait_for_app_run(page)
+        view = page.locator(".st-key-views")
+        expect(view.get_by_text("Drawn when you scroll here.")).to_be_attached()  # below the lesson
+        lose.set()
+        view.scroll_into_view_if_needed()
+        page.wait_for_timeout(1500)  # the view's run came and went, unseen
+        lose.clear()
+        expect(view.get_by_text("Drawn when you scroll here.")).to_be_visible()  # still waiting
+        expect(page.locator(".katex-display").first).to_be_visible(timeout=8_000)  # asked again
+        expect(exceptions(page)).to_have_count(0)
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("width, height", [(1280, 720), (1024, 768)])
 def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equations_whole(
     browser, app_url, width, height
@@ -272,9 +304,9 @@ def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equati
         )
         assert panel["x"] + panel["width"] <= width, panel
         page.locator(".st-key-views").scroll_into_view_if_needed()  # drawn once on the screen
-        _expect()(
-            page.locator(".katex-display").first
-        ).to_be_visible()  # Look inside, open by default: no equation cut off
+        _expect()(page.locator(".katex-display").first).to_be_visible(
+            timeout=TIMEOUT
+        )  # Look inside, open by default: no equation cut off
         assert_equations_fit(page)
         # the confusion matrix wide enough for its four-digit counts
         page.get_by_role("tab", name="Test set").click()

@@ -14,7 +14,8 @@ page, no iframe) waits for the next paint, and if asked, for the view to be on t
 then reports back; its callback reruns the view. It also reports when the view comes into
 sight or leaves it, so that it is drawn, and Look inside redrawn while a run trains, only
 while it can be seen (ui/student.py). And it watches for a drawing whose answer never came,
-which Streamlit can lose under load: it then asks for the answer again.
+which Streamlit can lose under load: it then asks for the answer again; and likewise for a
+view on the screen that is still waiting to be drawn.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import streamlit as st
 NAME = "digitnet.after_paint"
 KEY = "after_paint"
 VIEW_KEY = "views"  # the view below: ui/student.py draws it in a container of this key
+WAITING_KEY = "views_waiting"  # ...and its line "Drawn when you scroll here." in one of this key
 MARGIN = 48  # px of the view that must be on the screen for it to count as seen (not its edge)
 LATE_MS = 3000  # a drawing with no run of its own after this long asks for one (see JS)
 WATCHED = ".st-key-canvas, .st-key-clear, .st-key-undo"  # where a stroke or a click changes the drawing
@@ -57,6 +59,20 @@ function watch() {{
   if (!report || drawnAt >= strokeAt) return;
   report({{ due: null, in_view: shown === null ? inView() : shown, nudge: ++nudges }});
 }}
+
+// The same loss when the view comes into sight: its run's messages lost, the line "Drawn when
+// you scroll here." stays on the screen, and nothing asks again until the next scroll. A view
+// still waiting on the screen {LATE_MS} ms after it came into sight asks to be drawn, again
+// after twice as long, and so on (a server busy with a class is not asked every few seconds).
+let viewTimer = null;
+function watchView(wait) {{
+  clearTimeout(viewTimer);
+  viewTimer = setTimeout(() => {{
+    if (!report || !inView() || !document.querySelector(".st-key-{WAITING_KEY}")) return;
+    report({{ due: null, in_view: true, redraw: true, nudge: ++nudges }});
+    watchView(2 * wait);
+  }}, wait);
+}}
 function stroke(event) {{
   if (!event.target.closest || !event.target.closest("{WATCHED}")) return;
   strokeAt = performance.now();
@@ -78,6 +94,7 @@ function check() {{
   const due = now ? pending : null;
   if (now) pending = null;
   report({{ due, in_view: now }});
+  if (now) watchView({LATE_MS});
 }}
 
 function later() {{
@@ -124,6 +141,7 @@ export default function ({{ data, setTriggerValue }}) {{
       shown = inView();
       if (!data.wait || shown) report({{ due: data.due, in_view: shown }});
       else pending = data.due;
+      if (shown) watchView({LATE_MS});
     }}, 0),
   );
 }}
@@ -138,6 +156,7 @@ _runs = itertools.count(1)  # numbers each run that draws this component (the dr
 class Report:
     due: int | None  # the request now painted (and in view if it had to wait), or None
     in_view: bool  # whether the view below is on the screen
+    redraw: bool = False  # the view is on the screen and still waiting: its run never came
 
 
 def after_paint(due: int | None, then: Callable[[Report], None], wait: bool = True) -> None:
@@ -151,6 +170,6 @@ def after_paint(due: int | None, then: Callable[[Report], None], wait: bool = Tr
 
     def reported() -> None:
         value = (st.session_state.get(KEY) or {}).get("painted") or {}
-        then(Report(value.get("due"), bool(value.get("in_view", True))))
+        then(Report(value.get("due"), bool(value.get("in_view", True)), bool(value.get("redraw"))))
 
     _mount(key=KEY, data={"due": due, "wait": wait, "run": next(_runs)}, on_painted_change=reported)

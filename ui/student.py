@@ -100,13 +100,13 @@ def _timers_stale(s: state.Session) -> bool:
 
 def _painted(report: after.Report) -> None:
     """The answer is painted (and the view below is on the screen), or the view came into sight
-    or left it."""
+    or left it, or is on the screen and still waiting for a run that never came."""
     s = state.session()
     seen, s.views_in_view = s.views_in_view, report.in_view
     if not s.whole:
         s.whole = True
         st.rerun()  # the page's second run: all of it
-    if report.due is None and seen == report.in_view:
+    if report.due is None and seen == report.in_view and not report.redraw:
         return
     if priority.answering(id(s)):
         # A stroke or a Clear came with this report: under load Streamlit merges messages that
@@ -118,7 +118,7 @@ def _painted(report: after.Report) -> None:
         # again, once that answer is painted.
         s.views_due = next(_due)
         return
-    _rerun(VIEWS_KEY)  # the new drawing; or the view came into sight (drawn) or left it (emptied)
+    _rerun(VIEWS_KEY)  # the new drawing; the view came into sight (drawn), left it (emptied), or was lost
 
 
 def views(s: state.Session) -> None:
@@ -140,8 +140,9 @@ def views(s: state.Session) -> None:
             with tab:
                 if s.views_in_view:
                     show(s)
-                else:
-                    st.caption("Drawn when you scroll here.")
+                else:  # the page asks again if it stays on the screen (ui/after.py)
+                    with st.container(key=after.WAITING_KEY):
+                        st.caption("Drawn when you scroll here.")
 
 
 def _views_every(s: state.Session) -> float | None:
