@@ -11,6 +11,19 @@ _DATA_DIR = tempfile.TemporaryDirectory(prefix="digitnet-test-data-")
 os.environ["DIGITNET_DATA_DIR"] = _DATA_DIR.name
 
 
+@pytest.fixture(scope="session", autouse=True)
+def patient_browser_checks():
+    """Playwright's `expect` waits 5 s unless told otherwise, however busy the machine. On CI's
+    two cores, shared by the server, Chromium and the test, a run the page asks for can take
+    longer, and a test failed for it (the projector test, after a scroll). Every check in the
+    browser tests waits as long as their own timeout, 30 s; one that holds returns at once."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:  # no browser tests here: they skip (tests/browser_support.py)
+        return
+    expect.set_options(timeout=30_000)
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """The shipped MNIST, loaded once for the whole test run (read-only arrays)."""

@@ -304,9 +304,9 @@ def test_on_a_classroom_projector_the_answer_is_beside_the_canvas_and_the_equati
         )
         assert panel["x"] + panel["width"] <= width, panel
         page.locator(".st-key-views").scroll_into_view_if_needed()  # drawn once on the screen
-        _expect()(page.locator(".katex-display").first).to_be_visible(
-            timeout=TIMEOUT
-        )  # Look inside, open by default: no equation cut off
+        _expect()(
+            page.locator(".katex-display").first
+        ).to_be_visible()  # Look inside, open by default: no equation cut off
         assert_equations_fit(page)
         # the confusion matrix wide enough for its four-digit counts
         page.get_by_role("tab", name="Test set").click()
