@@ -420,15 +420,14 @@ def test_the_tab_below_is_drawn_only_while_it_is_on_the_screen(app):
     assert len(app.latex) >= 6 and "Drawn when you scroll here." not in texts(app.caption)
 
 
-def test_a_report_that_comes_with_a_stroke_keeps_the_strokes_answer(monkeypatch):
-    """Under load Streamlit merges the after-paint report with a Clear or a stroke that comes
-    right after it into one run: the canvas's and Clear's callbacks run, then the report's.
-    Its rerun of the view alone (a keyed rerun) would replace the drawing's run, and the
-    answer never came (issue 17). With a stroke owed, the report lets the drawing's run go
-    on, and asks for the view again once that answer is painted."""
+@pytest.fixture
+def painting(monkeypatch):
+    """A session whose page is drawn whole with the view on the screen, for the after-paint
+    report's callback (ui/student.py's _painted): the reruns it asks for, each of which ends
+    it, as a rerun ends a callback."""
     import streamlit as st
 
-    from ui import after, priority, state, student
+    from ui import state
 
     s = state.Session(model=None, whole=True, views_in_view=True)
     monkeypatch.setattr(state, "session", lambda: s)
@@ -439,6 +438,18 @@ def test_a_report_that_comes_with_a_stroke_keeps_the_strokes_answer(monkeypatch)
         raise RuntimeError("a rerun ends the callback")
 
     monkeypatch.setattr(st, "rerun", rerun)
+    return s, asked
+
+
+def test_a_report_that_comes_with_a_stroke_keeps_the_strokes_answer(painting):
+    """Under load Streamlit merges the after-paint report with a Clear or a stroke that comes
+    right after it into one run: the canvas's and Clear's callbacks run, then the report's.
+    Its rerun of the view alone (a keyed rerun) would replace the drawing's run, and the
+    answer never came (issue 17). With a stroke owed, the report lets the drawing's run go
+    on, and asks for the view again once that answer is painted."""
+    from ui import after, priority, student
+
+    s, asked = painting
     with pytest.raises(RuntimeError):
         student._painted(after.Report(due=7, in_view=True))  # the answer was painted, nothing more
     assert asked == [student.VIEWS_KEY]
@@ -452,23 +463,13 @@ def test_a_report_that_comes_with_a_stroke_keeps_the_strokes_answer(monkeypatch)
     assert s.views_due not in (None, 8)  # a new request, reported once that answer is painted
 
 
-def test_a_view_still_waiting_on_the_screen_is_drawn_again_not_a_view_already_there(monkeypatch):
+def test_a_view_still_waiting_on_the_screen_is_drawn_again_not_a_view_already_there(painting):
     """A report that the view is on the screen, as the server already knew, asks for nothing
     (a scroll within the view); one that says the view is on the screen and still waiting (its
     run's messages were lost on the way, ui/after.py) reruns the view."""
-    import streamlit as st
+    from ui import after, student
 
-    from ui import after, state, student
-
-    s = state.Session(model=None, whole=True, views_in_view=True)
-    monkeypatch.setattr(state, "session", lambda: s)
-    asked = []
-
-    def rerun(scope="app"):
-        asked.append(scope)
-        raise RuntimeError("a rerun ends the callback")
-
-    monkeypatch.setattr(st, "rerun", rerun)
+    s, asked = painting
     student._painted(after.Report(due=None, in_view=True))
     assert asked == []
     with pytest.raises(RuntimeError):

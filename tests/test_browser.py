@@ -222,6 +222,22 @@ def test_clearing_the_canvas_brings_the_prompt_back(page):
     expect(page.get_by_text(EMPTY_PROMPT).first).to_be_visible()
 
 
+def _open_losing_messages(page, app_url) -> threading.Event:
+    """Open the app, both its runs in, with the server's messages lost on their way to the
+    page while the returned event is set; the page's messages go through as they are."""
+    lose = threading.Event()
+
+    def route(ws) -> None:
+        server = ws.connect_to_server()
+        server.on_message(lambda message: None if lose.is_set() else ws.send(message))
+
+    page.route_web_socket(re.compile(r".*/_stcore/stream$"), route)
+    open_app(page, app_url, timeout=60_000)
+    page.get_by_test_id("stSidebar").get_by_text("Learning rate").wait_for()  # the second run is in
+    wait_for_app_run(page)
+    return lose
+
+
 def test_a_drawing_whose_answer_never_reached_the_page_is_answered_all_the_same(browser, app_url):
     """Under load Streamlit can drop a finished run's messages (issue 17, benchmarks/RESULTS.md):
     the answer never reaches the page, and nothing reruns the drawing's part while no run
@@ -230,17 +246,8 @@ def test_a_drawing_whose_answer_never_reached_the_page_is_answered_all_the_same(
     is sent."""
     expect = _expect()
     context, page = _new_page(browser)
-    lose = threading.Event()
-
-    def route(ws) -> None:
-        server = ws.connect_to_server()  # the page's messages go through as they are
-        server.on_message(lambda message: None if lose.is_set() else ws.send(message))
-
     try:
-        page.route_web_socket(re.compile(r".*/_stcore/stream$"), route)
-        open_app(page, app_url, timeout=60_000)
-        page.get_by_test_id("stSidebar").get_by_text("Learning rate").wait_for()  # the second run is in
-        wait_for_app_run(page)
+        lose = _open_losing_messages(page, app_url)
         lose.set()
         draw_digit(page, 7)
         page.wait_for_timeout(1500)  # the stroke's run came and went, unseen
@@ -260,17 +267,8 @@ def test_a_view_scrolled_to_whose_run_never_reached_the_page_is_drawn_all_the_sa
     notices the view still waiting on the screen and asks for it again (ui/after.py)."""
     expect = _expect()
     context, page = _new_page(browser, viewport={"width": 1280, "height": 720})
-    lose = threading.Event()
-
-    def route(ws) -> None:
-        server = ws.connect_to_server()
-        server.on_message(lambda message: None if lose.is_set() else ws.send(message))
-
     try:
-        page.route_web_socket(re.compile(r".*/_stcore/stream$"), route)
-        open_app(page, app_url, timeout=60_000)
-        page.get_by_test_id("stSidebar").get_by_text("Learning rate").wait_for()  # the second run is in
-        wait_for_app_run(page)
+        lose = _open_losing_messages(page, app_url)
         view = page.locator(".st-key-views")
         expect(view.get_by_text("Drawn when you scroll here.")).to_be_attached()  # below the lesson
         lose.set()
