@@ -31,7 +31,7 @@ KEY = "after_paint"
 VIEW_KEY = "views"  # the view below: ui/student.py draws it in a container of this key
 WAITING_KEY = "views_waiting"  # ...and its line "Drawn when you scroll here." in one of this key
 MARGIN = 48  # px of the view that must be on the screen for it to count as seen (not its edge)
-LATE_MS = 3000  # a drawing with no run of its own after this long asks for one (see JS)
+LATE_MS = 3000  # ms: a drawing with no run of its own, or a view waiting on the screen, asks again (JS)
 WATCHED = ".st-key-canvas, .st-key-clear, .st-key-undo"  # where a stroke or a click changes the drawing
 # Two steps after the data arrives: requestAnimationFrame runs just before the next paint, and
 # a task queued from there runs after it. The same request is never reported twice (the
